@@ -1,0 +1,53 @@
+"""Input validation shared by every module: each error names the parameter and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from numbers import Integral, Real
+
+import numpy as np
+
+
+def check_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise ValueError naming ``name`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        allowed = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be an integer {allowed}, got {value}")
+    return int(value)
+
+
+def check_fraction(name: str, value) -> float:
+    """Return ``value`` as a float in [0, 1], or raise ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value) -> float:
+    """Return ``value`` as a finite float > 0, or raise ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise ValueError listing them."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def check_probabilities(name: str, p, atol: float = 1e-8) -> np.ndarray:
+    """Return ``p`` as a float array whose last axis is a probability vector, or raise ValueError."""
+    p = np.asarray(p, dtype=float)
+    if p.ndim == 0 or p.shape[-1] < 1:
+        raise ValueError(f"{name} must be a non-empty probability vector, got shape {p.shape}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError(f"{name} must have finite entries >= 0")
+    total = p.sum(axis=-1)
+    if not np.allclose(total, 1.0, rtol=0.0, atol=atol):
+        raise ValueError(f"{name} must sum to 1 along its last axis (within {atol:g}), got sums {np.unique(total)[:3]}")
+    return p

@@ -1,0 +1,1 @@
+"""The experiments of ``python -m collapsebook run``, one module each (see :mod:`collapsebook.cli`)."""

@@ -1,0 +1,56 @@
+"""Chapter 1: a categorical law refitted to its own samples (absorption, rare states, replace vs accumulate)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import discrete, loop
+
+# The law of chapter 1: two rare states, the last one with probability 1/100.
+LAW = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
+
+PRESETS = {
+    "ci": {"n_samples": 100, "n_chains": 2000, "absorption_sizes": [10, 20, 50, 100],
+           "loop_chains": 200, "loop_generations": 60},
+    "book": {"n_samples": 100, "n_chains": 10000, "absorption_sizes": [10, 20, 50, 100, 200, 500],
+             "loop_chains": 500, "loop_generations": 200},
+    "paper": {"n_samples": 100, "n_chains": 100000, "absorption_sizes": [10, 20, 50, 100, 200, 500, 1000],
+              "loop_chains": 1000, "loop_generations": 400},
+}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def absorption_by_size(q, sizes, n_chains, seed):
+    """Absorbing state and time of ``n_chains`` chains for each sample size in ``sizes``."""
+    results = {}
+    for i, m in enumerate(sizes):
+        state, time = discrete.absorption(q, m, n_chains, np.random.default_rng([seed, i]))
+        results[m] = {"state": state, "time": time}
+    return results
+
+
+def replace_and_accumulate(q, n_samples, n_chains, n_generations, seed, folder=None, progress=False):
+    """The package loop on ``n_chains`` chains of samples at once, under both policies."""
+    laws = np.broadcast_to(q, (n_chains, len(q)))
+    data = discrete.sample(laws, n_samples, np.random.default_rng([seed, len(q)]))
+    histories = {}
+    for policy in ("replace", "accumulate"):
+        histories[policy] = loop.run(
+            discrete.family(len(q)), data, n_generations, policy=policy, n_samples=n_samples, seed=seed,
+            sample_axis=1, progress=progress,
+            checkpoint_dir=None if folder is None else folder / policy,
+        )
+    return histories
+
+
+def main(args) -> None:
+    preset = PRESETS[args.scale]
+    by_size = absorption_by_size(LAW, preset["absorption_sizes"], preset["n_chains"], args.seed)
+    np.savez(args.out / "absorption.npz", law=LAW, sizes=np.array(preset["absorption_sizes"]),
+             **{f"state_{m}": r["state"] for m, r in by_size.items()},
+             **{f"time_{m}": r["time"] for m, r in by_size.items()})
+    replace_and_accumulate(LAW, preset["n_samples"], preset["loop_chains"], preset["loop_generations"],
+                           args.seed, folder=args.out, progress=args.progress)

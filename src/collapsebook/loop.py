@@ -1,0 +1,214 @@
+"""The generation loop every chapter runs: fit a model, sample from it, form the next training set, repeat.
+
+A model family is a :class:`Family`: ``fit(data, rng) -> model`` and ``sample(model, n, rng) -> data``.
+The *policy* says how generation ``g``'s training set is formed from the original data ``D0`` and the
+generated blocks ``S1 .. Sg`` (see the introduction, "generational data"):
+
+- ``"replace"``: only the newest block ``Sg`` (the paper's theory, beta = gamma = 0);
+- ``"accumulate"``: everything so far, ``D0 + S1 + ... + Sg`` (Gerstgrasser et al. 2024);
+- ``"accumulate-subsample"``: a fixed-size random subsample of that pool (Kazdan et al. 2024).
+
+``original_fraction`` keeps a random share of original points in every new block (the paper's 10 % setting).
+Randomness comes only from :func:`generation_rng`, derived from ``(seed, generation)``, so a run that is
+interrupted and resumed from its checkpoint folder ends bit-for-bit equal to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import trange
+
+from ._checks import check_choice, check_fraction, check_int
+
+POLICIES = ("replace", "accumulate", "accumulate-subsample")
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family for the loop. ``to_arrays``/``from_arrays`` (default: the model is a dict of arrays)
+    turn a model into named arrays for the history and the checkpoint, and back."""
+
+    fit: Callable[[np.ndarray, np.random.Generator], Any]
+    sample: Callable[[Any, int, np.random.Generator], np.ndarray]
+    to_arrays: Callable[[Any], Mapping[str, np.ndarray]] = dict
+    from_arrays: Callable[[Mapping[str, np.ndarray]], Any] = dict
+
+
+def generation_rng(seed: int, generation: int) -> np.random.Generator:
+    """The random generator of one generation: independent streams for every ``(seed, generation)``."""
+    return np.random.default_rng(np.random.SeedSequence([check_int("seed", seed, 0), generation]))
+
+
+class History:
+    """Per-generation records (model parameters and metrics); ``history["key"]`` stacks one over generations."""
+
+    def __init__(self, records: list[dict] | None = None):
+        self.records = list(records or [])
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return np.stack([np.asarray(r[key]) for r in self.records])
+
+    def keys(self) -> list[str]:
+        return list(self.records[0]) if self.records else []
+
+    def save_json(self, path) -> None:
+        """Write the history as JSON (lists of numbers), readable without collapsebook."""
+        rows = [{k: np.asarray(v).tolist() for k, v in r.items()} for r in self.records]
+        _atomic_write(Path(path), json.dumps(rows).encode())
+
+    @classmethod
+    def load(cls, path) -> "History":
+        """Read a history from a JSON file or from a checkpoint folder written by :func:`run`."""
+        path = Path(path)
+        if path.is_dir():
+            return cls([_load_generation(f)[1] for f in _generation_files(path)])
+        return cls([{k: np.asarray(v) for k, v in r.items()} for r in json.loads(path.read_text())])
+
+
+def run(
+    family: Family,
+    data: np.ndarray,
+    n_generations: int,
+    *,
+    policy: str = "replace",
+    original_fraction: float = 0.0,
+    n_samples: int | Callable[[int], int] | None = None,
+    seed: int = 0,
+    measure: Callable[[Any, np.ndarray, int], Mapping[str, Any]] | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    sample_axis: int = 0,
+    progress: bool = True,
+) -> History:
+    """Run generations ``0 .. n_generations`` and return their :class:`History`.
+
+    Generation 0 fits ``data``; generation ``g >= 1`` samples ``n_samples`` points (an int, or a schedule
+    ``g -> int``; default: as many as ``data`` has) from generation ``g - 1``'s model, forms the training set
+    by ``policy`` and fits. ``measure(model, train, g)`` adds metrics to each record. With
+    ``checkpoint_dir``, every finished generation is saved there and a later call with the same folder
+    resumes at the first unfinished one. ``sample_axis`` is the axis along which data points lie (1 for
+    arrays of shape ``(chains, M)`` holding many independent chains).
+    """
+    n_generations = check_int("n_generations", n_generations, 0)
+    policy = check_choice("policy", policy, POLICIES)
+    original_fraction = check_fraction("original_fraction", original_fraction)
+    data = np.asarray(data)
+    n_original = data.shape[sample_axis]
+    schedule = _schedule(n_samples, n_original)
+    config = {"seed": seed, "policy": policy, "original_fraction": original_fraction, "sample_axis": sample_axis}
+    generation_rng(seed, 0)  # validates the seed before any work
+
+    history, model, generated = History(), None, []
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if folder is not None:
+        history, model, generated = _resume(folder, config, family, policy)
+    for g in trange(len(history), n_generations + 1, desc="generations", disable=not progress):
+        rng = generation_rng(seed, g)
+        if g == 0:
+            train = data
+        else:
+            new = _new_block(family, model, data, schedule(g), original_fraction, rng, sample_axis)
+            generated = generated + [new] if policy != "replace" else [new]
+            train = _training_set(policy, data, generated, schedule(g), rng, sample_axis)
+        model = family.fit(train, rng)
+        record = {"generation": g, "n_train": train.shape[sample_axis], **family.to_arrays(model)}
+        if measure is not None:
+            record.update(measure(model, train, g))
+        history.records.append(record)
+        if folder is not None:
+            block = generated[-1] if g else None
+            _save_generation(folder, g, block, family.to_arrays(model), record)
+    return history
+
+
+def _schedule(n_samples, n_original: int) -> Callable[[int], int]:
+    if n_samples is None:
+        return lambda g: n_original
+    if callable(n_samples):
+        return lambda g: check_int("n_samples", n_samples(g), 1)
+    fixed = check_int("n_samples", n_samples, 1)
+    return lambda g: fixed
+
+
+def _new_block(family, model, original, n, fraction, rng, axis):
+    """``n`` new points: ``round(fraction * n)`` original ones drawn without replacement, the rest sampled."""
+    n_kept = int(round(fraction * n))
+    if n_kept > original.shape[axis]:
+        raise ValueError(
+            f"original_fraction * n_samples = {n_kept} exceeds the {original.shape[axis]} original points"
+        )
+    sampled = family.sample(model, n - n_kept, rng) if n > n_kept else None
+    if n_kept == 0:
+        return np.asarray(sampled)
+    kept = np.take(original, rng.choice(original.shape[axis], n_kept, replace=False), axis=axis)
+    return kept if sampled is None else np.concatenate([kept, sampled], axis=axis)
+
+
+def _training_set(policy, original, generated, n, rng, axis):
+    if policy == "replace":
+        return generated[-1]
+    pool = np.concatenate([original, *generated], axis=axis)
+    if policy == "accumulate":
+        return pool
+    return np.take(pool, rng.choice(pool.shape[axis], min(n, pool.shape[axis]), replace=False), axis=axis)
+
+
+# ---- checkpoints: one .npz per finished generation (new block, model, record) and the run's config ----
+
+def _generation_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("generation_*.npz"))
+
+
+def _save_generation(folder: Path, g: int, block, model_arrays, record) -> None:
+    arrays = {f"model/{k}": np.asarray(v) for k, v in model_arrays.items()}
+    arrays.update({f"record/{k}": np.asarray(v) for k, v in record.items()})
+    if block is not None:
+        arrays["block"] = block
+    path = folder / f"generation_{g:05d}.npz"
+    tmp = folder / f".partial_{g:05d}.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _load_generation(path: Path):
+    with np.load(path) as z:
+        model = {k[6:]: z[k] for k in z.files if k.startswith("model/")}
+        record = {k[7:]: z[k] for k in z.files if k.startswith("record/")}
+        block = z["block"] if "block" in z.files else None
+    return model, record, block
+
+
+def _resume(folder: Path, config: dict, family: Family, policy: str):
+    folder.mkdir(parents=True, exist_ok=True)
+    config_file = folder / "config.json"
+    if config_file.exists():
+        saved = json.loads(config_file.read_text())
+        if saved != config:
+            raise ValueError(f"checkpoint_dir {folder} holds a run with config {saved}, not {config}")
+    else:
+        _atomic_write(config_file, json.dumps(config).encode())
+    history, model, generated = History(), None, []
+    for expected, path in enumerate(_generation_files(folder)):
+        if path.name != f"generation_{expected:05d}.npz":
+            raise ValueError(f"checkpoint_dir {folder} is missing generation {expected}")
+        model_arrays, record, block = _load_generation(path)
+        history.records.append(record)
+        model = family.from_arrays(model_arrays)
+        if block is not None:
+            generated = generated + [block] if policy != "replace" else [block]
+    return history, model, generated
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)

@@ -1,0 +1,39 @@
+"""Set the book's repository URL, kept in one place (_config.yml), and rewrite what derives from it: every
+chapter's Colab install cell. Usage: ``python tools/set_repository.py https://github.com/OWNER/REPO``
+(``make set-repository URL=...`` also re-pairs the notebooks)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "_config.yml"
+URL_LINE = re.compile(r"^(  url: )(\S+)$", re.MULTILINE)
+BRANCH_LINE = re.compile(r"^  branch: (\S+)$", re.MULTILINE)
+INSTALL = re.compile(r'%pip install --quiet "collapsebook @ git\+\S+"')
+
+
+def repository() -> tuple[str, str]:
+    """The repository URL and branch that _config.yml names."""
+    text = CONFIG.read_text()
+    return URL_LINE.search(text).group(2), BRANCH_LINE.search(text).group(1)
+
+
+def install_command(url: str, branch: str) -> str:
+    return f'%pip install --quiet "collapsebook @ git+{url}@{branch}"'
+
+
+def main(url: str) -> None:
+    if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
+        raise SystemExit(f"URL must look like https://github.com/OWNER/REPO, got {url!r}")
+    CONFIG.write_text(URL_LINE.sub(lambda m: m.group(1) + url, CONFIG.read_text()))
+    command = install_command(*repository())
+    for chapter in sorted((ROOT / "notebooks").glob("*.md")):
+        chapter.write_text(INSTALL.sub(command, chapter.read_text()))
+    print(f"repository set to {url}; run `make sync` to update the .ipynb twins")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "")
