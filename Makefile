@@ -26,7 +26,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 book: env  ## build the website at book scale (COLLAPSEBOOK_SCALE=ci|book|paper to change)
-	COLLAPSEBOOK_SCALE=$${COLLAPSEBOOK_SCALE:-book} $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	COLLAPSEBOOK_SCALE=$${COLLAPSEBOOK_SCALE:-book} $(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 	@echo "Book built: open file://$(BUILD)/html/index.html"
 
 test: env  ## the whole suite at ci scale: unit, statistical, notebooks (nbval), the book and a browser
