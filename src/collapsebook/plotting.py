@@ -19,6 +19,7 @@ def use_style() -> None:
         "axes.prop_cycle": mpl.cycler(color=PALETTE),
         "figure.figsize": (7.0, 4.0),
         "figure.dpi": 100,
+        "figure.constrained_layout.use": True,
         "savefig.dpi": 150,
         "axes.grid": True,
         "grid.alpha": 0.3,

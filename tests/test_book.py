@@ -1,0 +1,140 @@
+"""The book as a whole: chapter pairs, chapter anatomy, the site built at ci scale, and the site in a browser."""
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import set_repository  # noqa: E402
+
+CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def cells(path):
+    notebook = jupytext.read(path)
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", []))) for c in notebook.cells]
+
+
+def code_cells_tagged(path, tag):
+    return [c for c in jupytext.read(path).cells if c.cell_type == "code" and tag in c.metadata.get("tags", [])]
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no notebooks/NN_*.md found"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_md_and_ipynb_twins_are_in_sync(chapter):
+    twin = chapter.with_suffix(".ipynb")
+    assert twin.exists(), f"{twin.name} is missing: run `make sync`"
+    assert cells(chapter) == cells(twin), f"{chapter.name} and {twin.name} differ: run `make sync`"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_twin_carries_no_outputs(chapter):
+    notebook = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_anatomy(chapter):
+    install = code_cells_tagged(chapter, "hide-cell")
+    assert install and set_repository.install_command(*set_repository.repository()) in install[0].source
+    assert "google.colab" in install[0].source
+    assert len(code_cells_tagged(chapter, "parameters")) == 1
+    checks = code_cells_tagged(chapter, "remove-cell")
+    assert checks and all("assert" in c.source for c in checks), "every check cell asserts"
+    text = chapter.read_text()
+    for marker in ("{exercise}", "{solution}", "What the paper did", "{footbibliography}"):
+        assert marker in text, f"{chapter.name} lacks {marker}"
+
+
+def test_every_chapter_is_in_the_table_of_contents():
+    toc = (ROOT / "_toc.yml").read_text()
+    for chapter in CHAPTERS:
+        assert f"notebooks/{chapter.stem}" in toc
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    """The whole book built at ci scale with warnings as errors (every notebook executed)."""
+    out = tmp_path_factory.mktemp("site")
+    env = dict(os.environ, COLLAPSEBOOK_SCALE="ci")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--keep-going"],
+        env=env, capture_output=True, text=True, timeout=3000,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-4000:]
+    return out / "_build" / "html"
+
+
+def test_book_builds_with_every_page(built_site):
+    for chapter in CHAPTERS:
+        assert (built_site / "notebooks" / f"{chapter.stem}.html").exists()
+    assert (built_site / "book" / "intro.html").exists()
+
+
+@pytest.fixture(scope="module")
+def served_site(built_site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_site))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.mark.browser
+def test_every_page_loads_in_a_real_browser(built_site, served_site):
+    if CHROMIUM is None:
+        message = "headless Chromium is not installed (Debian package `chromium`)"
+        if os.environ.get("COLLAPSEBOOK_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    pages = sorted(p.relative_to(built_site).as_posix() for p in built_site.rglob("*.html")
+                   if "_static" not in p.parts and p.name not in ("genindex.html", "search.html"))
+    problems = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for page_path in pages:
+            problems += _problems_of_page(browser.new_page(), f"{served_site}/{page_path}", served_site)
+        browser.close()
+    assert len(pages) >= len(CHAPTERS) + 4
+    assert not problems, "\n".join(problems)
+
+
+def _problems_of_page(page, url, origin):
+    failed_local = []
+    page.on("requestfailed", lambda r: r.url.startswith(origin) and failed_local.append(r.url))
+    page.on("response", lambda r: r.url.startswith(origin) and r.status >= 400 and failed_local.append(r.url))
+    response = page.goto(url, wait_until="load")
+    problems = [] if response and response.ok else [f"{url}: HTTP {response.status if response else 'none'}"]
+    broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+                           ".map(i => i.src.slice(0, 80))")
+    problems += [f"{url}: image did not load: {src}" for src in broken]
+    problems += [f"{url}: local resource failed: {u}" for u in failed_local]
+    text = page.inner_text("body")
+    if "Traceback (most recent call last)" in text or page.query_selector(".output.traceback, .output.error"):
+        problems.append(f"{url}: shows a Python traceback")
+    page.close()
+    return problems

@@ -1,0 +1,146 @@
+import json
+
+import numpy as np
+import pytest
+
+from collapsebook import discrete, loop
+
+LAW = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
+
+
+def marked_family():
+    """Samples are -1, so original points (>= 0) can be told apart in every training set."""
+    return loop.Family(
+        fit=lambda data, rng: {"n_original": np.sum(data >= 0), "size": np.array(data.shape[0])},
+        sample=lambda model, n, rng: -np.ones(n),
+    )
+
+
+def chains_data(n_chains=40, m=50, seed=0):
+    return discrete.sample(np.broadcast_to(LAW, (n_chains, LAW.size)), m, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("policy, sizes", [
+    ("replace", [10, 10, 10, 10]),
+    ("accumulate", [10, 20, 30, 40]),
+    ("accumulate-subsample", [10, 10, 10, 10]),
+])
+def test_policies_form_training_sets_of_the_documented_size(policy, sizes):
+    history = loop.run(marked_family(), np.arange(10.0), 3, policy=policy, progress=False)
+    assert history["n_train"].tolist() == sizes
+    assert history["generation"].tolist() == [0, 1, 2, 3]
+
+
+def test_replace_forgets_the_original_and_accumulate_keeps_it():
+    replace = loop.run(marked_family(), np.arange(10.0), 3, policy="replace", progress=False)
+    accumulate = loop.run(marked_family(), np.arange(10.0), 3, policy="accumulate", progress=False)
+    assert replace["n_original"].tolist() == [10, 0, 0, 0]
+    assert accumulate["n_original"].tolist() == [10, 10, 10, 10]
+
+
+@pytest.mark.parametrize("fraction, kept", [(0.0, 0), (0.1, 2), (0.5, 10), (1.0, 20)])
+def test_original_fraction_keeps_that_share_of_original_points(fraction, kept):
+    history = loop.run(marked_family(), np.arange(20.0), 4, original_fraction=fraction, progress=False)
+    assert history["n_original"][1:].tolist() == [kept] * 4
+
+
+def test_sample_size_schedule_is_followed():
+    history = loop.run(marked_family(), np.arange(5.0), 4, n_samples=lambda g: 5 * 2**g, progress=False)
+    assert history["n_train"].tolist() == [5, 10, 20, 40, 80]
+
+
+def test_many_chains_along_sample_axis_one():
+    data = chains_data()
+    history = loop.run(discrete.family(LAW.size), data, 5, policy="accumulate", sample_axis=1, progress=False)
+    assert history["p"].shape == (6, 40, LAW.size)
+    np.testing.assert_allclose(history["p"].sum(axis=-1), 1.0)
+    assert history["n_train"].tolist() == [50 * (g + 1) for g in range(6)]
+
+
+def test_same_seed_same_run_and_other_seed_other_run():
+    data = chains_data()
+    run = lambda seed: loop.run(discrete.family(5), data, 5, seed=seed, sample_axis=1, progress=False)["p"]
+    np.testing.assert_array_equal(run(3), run(3))
+    assert not np.array_equal(run(3), run(4))
+
+
+def test_generation_rngs_are_reproducible_and_distinct():
+    a = loop.generation_rng(7, 2).random(4)
+    np.testing.assert_array_equal(a, loop.generation_rng(7, 2).random(4))
+    assert not np.array_equal(a, loop.generation_rng(7, 3).random(4))
+    assert not np.array_equal(a, loop.generation_rng(8, 2).random(4))
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt_at(generation):
+    def measure(model, train, g):
+        if g == generation:
+            raise Interrupted
+        return {"train_mean": train.mean()}
+    return measure
+
+
+@pytest.mark.parametrize("policy", loop.POLICIES)
+def test_resumed_run_equals_uninterrupted_run_bit_for_bit(tmp_path, policy):
+    data = chains_data()
+    kwargs = dict(policy=policy, original_fraction=0.1, sample_axis=1, seed=11, progress=False)
+    measure = lambda model, train, g: {"train_mean": train.mean()}
+    whole = loop.run(discrete.family(5), data, 8, measure=measure, **kwargs)
+
+    with pytest.raises(Interrupted):
+        loop.run(discrete.family(5), data, 8, measure=interrupt_at(5), checkpoint_dir=tmp_path, **kwargs)
+    assert len(list(tmp_path.glob("generation_*.npz"))) == 5  # generations 0-4 survived the failure
+    resumed = loop.run(discrete.family(5), data, 8, measure=measure, checkpoint_dir=tmp_path, **kwargs)
+
+    assert len(resumed) == len(whole) == 9
+    for key in whole.keys():
+        np.testing.assert_array_equal(resumed[key], whole[key])
+        assert resumed[key].dtype == whole[key].dtype
+
+
+def test_resume_does_not_redo_finished_generations(tmp_path):
+    calls = []
+    family = loop.Family(fit=lambda d, r: calls.append(1) or {"m": d.mean()}, sample=lambda m, n, r: r.random(n))
+    loop.run(family, np.zeros(4), 3, checkpoint_dir=tmp_path, progress=False)
+    loop.run(family, np.zeros(4), 5, checkpoint_dir=tmp_path, progress=False)
+    assert len(calls) == 4 + 2
+
+
+def test_resume_with_another_config_is_refused(tmp_path):
+    data = chains_data()
+    loop.run(discrete.family(5), data, 2, sample_axis=1, checkpoint_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        loop.run(discrete.family(5), data, 2, sample_axis=1, policy="accumulate", checkpoint_dir=tmp_path)
+
+
+def test_history_round_trips_through_json_and_the_checkpoint_folder(tmp_path):
+    data = chains_data()
+    history = loop.run(discrete.family(5), data, 3, sample_axis=1, checkpoint_dir=tmp_path / "run", progress=False)
+    history.save_json(tmp_path / "history.json")
+    assert isinstance(json.loads((tmp_path / "history.json").read_text()), list)
+    for loaded in (loop.History.load(tmp_path / "history.json"), loop.History.load(tmp_path / "run")):
+        assert loaded.keys() == history.keys()
+        np.testing.assert_array_equal(loaded["p"], history["p"])
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(n_generations=-1), "n_generations"),
+    (dict(policy="keep-all"), "policy"),
+    (dict(original_fraction=1.5), "original_fraction"),
+    (dict(original_fraction=-0.1), "original_fraction"),
+    (dict(n_samples=0), "n_samples"),
+    (dict(n_samples=lambda g: 0), "n_samples"),
+    (dict(seed=-3), "seed"),
+])
+def test_bad_input_names_the_parameter(kwargs, name):
+    args = dict(n_generations=2) | kwargs
+    with pytest.raises(ValueError, match=name):
+        loop.run(marked_family(), np.arange(4.0), args.pop("n_generations"), progress=False, **args)
+
+
+def test_keeping_more_original_points_than_exist_is_refused():
+    with pytest.raises(ValueError, match="original_fraction"):
+        loop.run(marked_family(), np.arange(4.0), 2, n_samples=100, original_fraction=0.5, progress=False)
