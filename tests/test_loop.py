@@ -107,6 +107,8 @@ def test_resume_does_not_redo_finished_generations(tmp_path):
     loop.run(family, np.zeros(4), 3, checkpoint_dir=tmp_path, progress=False)
     loop.run(family, np.zeros(4), 5, checkpoint_dir=tmp_path, progress=False)
     assert len(calls) == 4 + 2
+    assert len(loop.run(family, np.zeros(4), 2, checkpoint_dir=tmp_path, progress=False)) == 3
+    assert len(calls) == 6
 
 
 def test_resume_with_another_config_is_refused(tmp_path):

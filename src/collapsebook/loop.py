@@ -120,14 +120,14 @@ def run(
             generated = generated + [new] if policy != "replace" else [new]
             train = _training_set(policy, data, generated, schedule(g), rng, sample_axis)
         model = family.fit(train, rng)
-        record = {"generation": g, "n_train": train.shape[sample_axis], **family.to_arrays(model)}
+        arrays = family.to_arrays(model)
+        record = {"generation": g, "n_train": train.shape[sample_axis], **arrays}
         if measure is not None:
             record.update(measure(model, train, g))
         history.records.append(record)
         if folder is not None:
-            block = generated[-1] if g else None
-            _save_generation(folder, g, block, family.to_arrays(model), record)
-    return history
+            _save_generation(folder, g, generated[-1] if g else None, arrays, record)
+    return History(history.records[: n_generations + 1])
 
 
 def _schedule(n_samples, n_original: int) -> Callable[[int], int]:
