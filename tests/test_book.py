@@ -88,10 +88,14 @@ def test_book_builds_with_every_page(built_site):
     assert (built_site / "book" / "intro.html").exists()
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
 def served_site(built_site):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_site))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(QuietHandler, directory=str(built_site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -128,6 +132,7 @@ def _problems_of_page(page, url, origin):
     page.on("requestfailed", lambda r: r.url.startswith(origin) and failed_local.append(r.url))
     page.on("response", lambda r: r.url.startswith(origin) and r.status >= 400 and failed_local.append(r.url))
     response = page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")  # index.html redirects to the introduction
     problems = [] if response and response.ok else [f"{url}: HTTP {response.status if response else 'none'}"]
     broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
                            ".map(i => i.src.slice(0, 80))")
