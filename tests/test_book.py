@@ -3,6 +3,7 @@
 import functools
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,28 @@ def test_chapter_anatomy(chapter):
     text = chapter.read_text()
     for marker in ("{exercise}", "{solution}", "What the paper did", "{footbibliography}"):
         assert marker in text, f"{chapter.name} lacks {marker}"
+
+
+def test_the_repository_url_is_set_in_one_place():
+    url, _ = set_repository.repository()
+    for page in set_repository.pages_naming_the_repository() + CHAPTERS:
+        for named in re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", page.read_text()):
+            assert named in (url, "https://github.com/OWNER/REPO"), f"{page.name} names {named}; run `make set-repository URL={url}`"
+
+
+def test_set_repository_rewrites_every_place(tmp_path, monkeypatch):
+    for name in ["_config.yml", "README.md", "book", "notebooks"]:
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(ROOT / name, tmp_path / name)
+    monkeypatch.setattr(set_repository, "ROOT", tmp_path)
+    monkeypatch.setattr(set_repository, "CONFIG", tmp_path / "_config.yml")
+    old_url, branch = set_repository.repository()
+    set_repository.main("https://github.com/someone/fork")
+    assert set_repository.repository() == ("https://github.com/someone/fork", branch)
+    for page in [tmp_path / "README.md", *tmp_path.glob("book/*.md"), *tmp_path.glob("notebooks/*.md")]:
+        assert old_url not in page.read_text()
+    for chapter in tmp_path.glob("notebooks/*.md"):
+        assert set_repository.install_command("https://github.com/someone/fork", branch) in chapter.read_text()
 
 
 def test_every_chapter_is_in_the_table_of_contents():

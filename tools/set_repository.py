@@ -1,5 +1,5 @@
 """Set the book's repository URL, kept in one place (_config.yml), and rewrite what derives from it: every
-chapter's Colab install cell. Usage: ``python tools/set_repository.py https://github.com/OWNER/REPO``
+chapter's Colab install cell and the links in the README and the book's pages. Usage: ``python tools/set_repository.py https://github.com/OWNER/REPO``
 (``make set-repository URL=...`` also re-pairs the notebooks)."""
 
 from __future__ import annotations
@@ -25,13 +25,21 @@ def install_command(url: str, branch: str) -> str:
     return f'%pip install --quiet "collapsebook @ git+{url}@{branch}"'
 
 
+def pages_naming_the_repository() -> list[Path]:
+    """Prose files that may link to the repository: the README and the book's pages."""
+    return [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md"))]
+
+
 def main(url: str) -> None:
     if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
         raise SystemExit(f"URL must look like https://github.com/OWNER/REPO, got {url!r}")
+    old_url, _ = repository()
     CONFIG.write_text(URL_LINE.sub(lambda m: m.group(1) + url, CONFIG.read_text()))
     command = install_command(*repository())
     for chapter in sorted((ROOT / "notebooks").glob("*.md")):
         chapter.write_text(INSTALL.sub(command, chapter.read_text()))
+    for page in pages_naming_the_repository():
+        page.write_text(page.read_text().replace(old_url, url))
     print(f"repository set to {url}; run `make sync` to update the .ipynb twins")
 
 
