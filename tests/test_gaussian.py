@@ -100,6 +100,14 @@ def test_sample_multivariate_rejects_bad_input():
         gaussian.sample_multivariate(np.zeros(3), np.eye(2), 5, rng)  # mismatched dimensions
     with pytest.raises(ValueError, match="cov"):
         gaussian.sample_multivariate(np.zeros(2), np.array([[1.0, 2.0], [2.0, 1.0]]), 5, rng)
+    with pytest.raises(ValueError, match="cov"):
+        gaussian.sample_multivariate(np.zeros(2), np.array([[1.0, np.nan], [np.nan, 1.0]]), 5, rng)
+
+
+def test_sample_multivariate_degenerate():
+    """A singular covariance (a long chain's fate) gives draws on a line."""
+    draws = gaussian.sample_multivariate(np.ones(2), np.ones((2, 2)), 100, np.random.default_rng(0))
+    np.testing.assert_allclose(draws[:, 0], draws[:, 1])
 
 
 def test_family_in_the_loop():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 import numpy as np
 from scipy import special
@@ -59,18 +58,22 @@ def fit_multivariate(samples, estimator: str = "unbiased") -> dict:
 
 
 def sample_multivariate(mean, cov, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` draws from each ``N(mean, cov)`` (Cholesky factor): shape ``(..., n, d)``."""
+    """``n`` draws from each ``N(mean, cov)``: shape ``(..., n, d)``.
+
+    The square root of ``cov`` comes from its eigendecomposition, so a singular (degenerate) covariance is
+    allowed: the draws then lie in a subspace, which is where a long chain in d dimensions heads.
+    """
     mean, cov = np.asarray(mean, dtype=float), np.asarray(cov, dtype=float)
     if mean.ndim < 1 or cov.shape[-2:] != (mean.shape[-1],) * 2:
         raise ValueError(f"cov must have shape (..., d, d) with d = mean.shape[-1]; got mean {mean.shape}, "
                          f"cov {cov.shape}")
-    try:
-        factor = np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        raise ValueError("cov must be symmetric positive definite") from None
-    z = rng.standard_normal(np.broadcast_shapes(mean.shape[:-1], cov.shape[:-2]) + (check_int("n", n, 1),
-                                                                                     mean.shape[-1]))
-    return mean[..., None, :] + np.einsum("...ij,...nj->...ni", factor, z)
+    values, vectors = np.linalg.eigh(cov)
+    scale = np.abs(values).max(axis=-1, keepdims=True)
+    if not np.all(np.isfinite(values)) or np.any(values < -1e-10 * scale):
+        raise ValueError("cov must be symmetric positive semi-definite")
+    factor = vectors * np.sqrt(np.clip(values, 0, None))[..., None, :]
+    shape = np.broadcast_shapes(mean.shape[:-1], cov.shape[:-2]) + (check_int("n", n, 1), mean.shape[-1])
+    return mean[..., None, :] + np.einsum("...ij,...nj->...ni", factor, rng.standard_normal(shape))
 
 
 def family(estimator: str = "unbiased", multivariate: bool = False) -> Family:
