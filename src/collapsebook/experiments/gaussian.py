@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .. import gaussian, loop
 
@@ -40,20 +41,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0)
 
 
-def recursion(sizes, n_generations, n_chains, seed, n_recorded=200, folder=None) -> dict:
+def recursion(sizes, n_generations, n_chains, seed, n_recorded=200, folder=None, progress=False) -> dict:
     """The replace chains of :func:`collapsebook.gaussian.simulate` for each estimator and sample size.
 
     Returns ``{(estimator, M): {"generation", "mean", "std"}}``, kept at about ``n_recorded`` generations
     evenly spaced on a log axis.
     """
     record = gaussian.log_generations(n_generations, n_recorded)
+    config = {"n_generations": n_generations, "n_chains": n_chains, "n_recorded": n_recorded, "seed": seed}
     runs = {}
-    for estimator in gaussian.ESTIMATORS:
-        for m in sizes:
-            rng = np.random.default_rng([seed, gaussian.ddof(estimator), m])
-            config = {"n_generations": n_generations, "n_chains": n_chains, "n_recorded": n_recorded, "seed": seed}
-            runs[estimator, m] = _cached(folder, f"recursion_{estimator}_{m}", config, lambda: gaussian.simulate(
-                n_chains, n_generations, m, estimator, rng, record=record))
+    for estimator, m in tqdm([(e, m) for e in gaussian.ESTIMATORS for m in sizes], desc="recursion",
+                             disable=not progress):
+        rng = np.random.default_rng([seed, gaussian.ddof(estimator), m])
+        runs[estimator, m] = _cached(folder, f"recursion_{estimator}_{m}", config, lambda: gaussian.simulate(
+            n_chains, n_generations, m, estimator, rng, record=record))
     return runs
 
 
@@ -99,7 +100,7 @@ def dimensions(dims, n_samples, n_chains, n_generations, seed, folder=None, prog
 
 def main(args) -> None:
     p = PRESETS[args.scale]
-    recursion(p["sizes"], p["n_generations"], p["n_chains"], args.seed, p["n_recorded"], folder=args.out)
+    recursion(p["sizes"], p["n_generations"], p["n_chains"], args.seed, p["n_recorded"], args.out, args.progress)
     policies(p["policy_samples"], p["policy_chains"], p["policy_generations"], args.seed, args.out, args.progress)
     schedules(p["schedule_m0"], p["schedule_power"], p["schedule_chains"], p["schedule_generations"], args.seed,
               args.out, args.progress)
