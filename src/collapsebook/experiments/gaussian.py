@@ -1,0 +1,132 @@
+"""Chapter 2: a Gaussian refitted to its own samples (Theorem 3.1, both estimators, replace vs accumulate).
+
+Four parts, each saved in its own file under ``--out`` when finished (``--resume`` skips finished parts):
+the replace recursion for every sample size and estimator (``recursion_<estimator>_<M>.npz``), replace against
+accumulate through the package loop (``policy_<policy>.npz``), sample-size schedules (``schedule_<name>.npz``)
+and the d-dimensional Gaussian (``dimension_<d>.npz``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import gaussian, loop
+
+PRESETS = {
+    "ci": {"sizes": [100, 500, 1000, 10000], "n_generations": 1000, "n_chains": 1000, "n_recorded": 150,
+           "policy_samples": 100, "policy_chains": 200, "policy_generations": 150,
+           "schedule_m0": 10, "schedule_power": 1.5, "schedule_chains": 200, "schedule_generations": 40,
+           "dims": [1, 2, 5, 10], "dim_samples": 100, "dim_chains": 200, "dim_generations": 50,
+           "animation_frames": 12},
+    "book": {"sizes": [100, 500, 1000, 10000], "n_generations": 1000, "n_chains": 4000, "n_recorded": 200,
+             "policy_samples": 100, "policy_chains": 400, "policy_generations": 200,
+             "schedule_m0": 10, "schedule_power": 1.5, "schedule_chains": 400, "schedule_generations": 100,
+             "dims": [1, 2, 5, 10], "dim_samples": 100, "dim_chains": 500, "dim_generations": 100,
+             "animation_frames": 30},
+    "paper": {"sizes": [100, 500, 1000, 10000], "n_generations": 2000, "n_chains": 10000, "n_recorded": 300,
+              "policy_samples": 100, "policy_chains": 1000, "policy_generations": 500,
+              "schedule_m0": 10, "schedule_power": 1.5, "schedule_chains": 500, "schedule_generations": 150,
+              "dims": [1, 2, 5, 10], "dim_samples": 100, "dim_chains": 1000, "dim_generations": 200,
+              "animation_frames": 40},
+}
+
+SCHEDULES = ("constant", "linear", "superlinear")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def recursion(sizes, n_generations, n_chains, seed, n_recorded=200, folder=None, progress=False) -> dict:
+    """The replace chains of :func:`collapsebook.gaussian.simulate` for each estimator and sample size.
+
+    Returns ``{(estimator, M): {"generation", "mean", "std"}}``, kept at about ``n_recorded`` generations
+    evenly spaced on a log axis.
+    """
+    record = gaussian.log_generations(n_generations, n_recorded)
+    config = {"n_generations": n_generations, "n_chains": n_chains, "n_recorded": n_recorded, "seed": seed}
+    runs = {}
+    for estimator, m in tqdm([(e, m) for e in gaussian.ESTIMATORS for m in sizes], desc="recursion",
+                             disable=not progress):
+        rng = np.random.default_rng([seed, gaussian.ddof(estimator), m])
+        runs[estimator, m] = _cached(folder, f"recursion_{estimator}_{m}", config, lambda: gaussian.simulate(
+            n_chains, n_generations, m, estimator, rng, record=record))
+    return runs
+
+
+def policies(n_samples, n_chains, n_generations, seed, folder=None, progress=False) -> dict:
+    """Replace against accumulate through :func:`collapsebook.loop.run`, unbiased fits of ``N(0, 1)``.
+
+    Returns ``{policy: {"mean", "std", "n_train", ...}}`` with arrays of shape ``(generations, chains)``.
+    """
+    data = np.random.default_rng([seed, n_samples]).standard_normal((n_chains, n_samples))
+    config = {"n_samples": n_samples, "n_chains": n_chains, "n_generations": n_generations, "seed": seed}
+    return {policy: _cached(folder, f"policy_{policy}", config, lambda: _arrays(loop.run(
+        gaussian.family("unbiased"), data, n_generations, policy=policy, seed=seed, sample_axis=1,
+        progress=progress))) for policy in ("replace", "accumulate")}
+
+
+def schedule(name: str, m0: int, power: float = 1.5):
+    """The sample size ``g -> M_g`` of a schedule: ``"constant"`` ``m0``, ``"linear"`` ``m0 (g + 1)`` or
+    ``"superlinear"`` ``m0 (g + 1) ** power``."""
+    exponent = {"constant": 0.0, "linear": 1.0, "superlinear": power}[name]
+    return lambda g: int(round(m0 * (g + 1) ** exponent))
+
+
+def schedules(m0, power, n_chains, n_generations, seed, folder=None, progress=False) -> dict:
+    """Replace chains of unbiased fits under each schedule of :data:`SCHEDULES`, through the loop."""
+    data = np.random.default_rng([seed, m0]).standard_normal((n_chains, m0))
+    config = {"m0": m0, "power": power, "n_chains": n_chains, "n_generations": n_generations, "seed": seed}
+    return {name: _cached(folder, f"schedule_{name}", config, lambda: _arrays(loop.run(
+        gaussian.family("unbiased"), data, n_generations, n_samples=schedule(name, m0, power), seed=seed,
+        sample_axis=1, progress=progress))) for name in SCHEDULES}
+
+
+def dimensions(dims, n_samples, n_chains, n_generations, seed, folder=None, progress=False) -> dict:
+    """Replace chains of unbiased fits of ``N(0, I_d)`` for each ``d``, through the loop."""
+    runs = {}
+    for d in dims:
+        data = np.random.default_rng([seed, n_samples, d]).standard_normal((n_chains, n_samples, d))
+        config = {"n_samples": n_samples, "n_chains": n_chains, "n_generations": n_generations, "seed": seed}
+        runs[d] = _cached(folder, f"dimension_{d}", config, lambda: _arrays(loop.run(
+            gaussian.family("unbiased", multivariate=True), data, n_generations, seed=seed, sample_axis=1,
+            progress=progress)))
+    return runs
+
+
+def main(args) -> None:
+    p = PRESETS[args.scale]
+    recursion(p["sizes"], p["n_generations"], p["n_chains"], args.seed, p["n_recorded"], args.out, args.progress)
+    policies(p["policy_samples"], p["policy_chains"], p["policy_generations"], args.seed, args.out, args.progress)
+    schedules(p["schedule_m0"], p["schedule_power"], p["schedule_chains"], p["schedule_generations"], args.seed,
+              args.out, args.progress)
+    dimensions(p["dims"], p["dim_samples"], p["dim_chains"], p["dim_generations"], args.seed, args.out,
+               args.progress)
+
+
+def _arrays(history: loop.History) -> dict:
+    return {key: history[key] for key in history.keys()}
+
+
+def _cached(folder, name: str, config: dict, compute) -> dict:
+    """``compute()``, or the arrays it saved as ``folder/name.npz`` in an earlier run with the same config."""
+    if folder is None:
+        return compute()
+    path = Path(folder) / f"{name}.npz"
+    if path.exists():
+        with np.load(path) as saved:
+            arrays = dict(saved)
+        saved_config = json.loads(str(arrays.pop("config")))
+        if saved_config != config:
+            raise ValueError(f"{path} was computed with {saved_config}, not {config}: use another folder")
+        return arrays
+    arrays = compute()
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".partial_{name}.npz")
+    np.savez(tmp, config=json.dumps(config), **arrays)
+    tmp.replace(path)
+    return arrays

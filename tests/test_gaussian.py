@@ -1,0 +1,369 @@
+"""Tests of chapter 2's Gaussian family, its closed forms, W2 between Gaussians and the `gaussian` experiment.
+
+Statistical tests use fixed seeds and compare a Monte-Carlo mean with its expectation within z = 4 standard
+errors (a false alarm has probability about 6e-5 per comparison).
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from collapsebook import cli, gaussian, loop, metrics
+from collapsebook.experiments import gaussian as experiment
+
+Z = 4.0
+
+
+def assert_mean_close(values, expected, se=None):
+    """The mean of ``values`` is within Z standard errors (sample s.d. / sqrt(n) unless given) of ``expected``."""
+    values = np.asarray(values, dtype=float).ravel()
+    se = values.std(ddof=1) / np.sqrt(values.size) if se is None else se
+    assert abs(values.mean() - expected) <= Z * se, (values.mean(), expected, se)
+
+
+# ---- fit and sample ------------------------------------------------------------------------------------
+
+def test_fit_shapes_and_estimators():
+    samples = np.random.default_rng(0).normal(2.0, 3.0, (5, 7, 40))
+    unbiased, mle = gaussian.fit(samples), gaussian.fit(samples, "mle")
+    assert unbiased["mean"].shape == unbiased["std"].shape == (5, 7)
+    assert unbiased["std"].dtype == np.float64
+    np.testing.assert_allclose(unbiased["mean"], samples.mean(axis=-1))
+    np.testing.assert_allclose(unbiased["std"] ** 2 * 39, mle["std"] ** 2 * 40)
+    np.testing.assert_allclose(mle["std"], np.std(samples, axis=-1))  # the official notebook's np.std
+
+
+@pytest.mark.parametrize("estimator", gaussian.ESTIMATORS)
+def test_fit_needs_two_samples(estimator):
+    with pytest.raises(ValueError, match="n_samples"):
+        gaussian.fit(np.zeros((3, 1)), estimator)
+
+
+def test_bad_estimator():
+    with pytest.raises(ValueError, match="estimator"):
+        gaussian.fit(np.zeros((3, 5)), "ddof2")
+    with pytest.raises(ValueError, match="estimator"):
+        gaussian.family("biased")
+
+
+def test_sample_shape_and_moments():
+    rng = np.random.default_rng(1)
+    draws = gaussian.sample(np.array([0.0, 5.0]), np.array([1.0, 0.5]), 20_000, rng)
+    assert draws.shape == (2, 20_000)
+    assert_mean_close(draws[1], 5.0, se=0.5 / np.sqrt(20_000))
+    # Sample variance of n normal draws: standard error sigma^2 sqrt(2 / (n - 1)).
+    assert abs(draws[1].var(ddof=1) - 0.25) <= Z * 0.25 * np.sqrt(2 / 19_999)
+    assert gaussian.sample(0.0, 1.0, 3, rng).shape == (3,)
+
+
+def test_sample_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="std"):
+        gaussian.sample(0.0, -1.0, 5, rng)
+    with pytest.raises(ValueError, match="std"):
+        gaussian.sample(0.0, np.nan, 5, rng)
+    with pytest.raises(ValueError, match="n "):
+        gaussian.sample(0.0, 1.0, 0, rng)
+    assert np.all(gaussian.sample(1.0, 0.0, 4, rng) == 1.0)  # a point mass, where a long chain ends
+
+
+def test_fit_multivariate_matches_numpy():
+    samples = np.random.default_rng(2).standard_normal((3, 30, 4))
+    for estimator, ddof in (("unbiased", 1), ("mle", 0)):
+        fitted = gaussian.fit_multivariate(samples, estimator)
+        assert fitted["mean"].shape == (3, 4) and fitted["cov"].shape == (3, 4, 4)
+        for c in range(3):
+            np.testing.assert_allclose(fitted["cov"][c], np.cov(samples[c].T, ddof=ddof))
+
+
+def test_fit_multivariate_rejects_bad_input():
+    with pytest.raises(ValueError, match="n_samples"):
+        gaussian.fit_multivariate(np.zeros((2, 3, 3)))  # M = 3 points cannot give a non-singular 3x3 covariance
+    with pytest.raises(ValueError, match="samples"):
+        gaussian.fit_multivariate(np.zeros(5))
+
+
+def test_sample_multivariate():
+    rng = np.random.default_rng(3)
+    cov = np.array([[2.0, 0.6], [0.6, 1.0]])
+    draws = gaussian.sample_multivariate(np.array([1.0, -1.0]), cov, 50_000, rng)
+    assert draws.shape == (50_000, 2)
+    # Each covariance entry is a mean of 50,000 products; its s.e. is at most sqrt((C_ii C_jj + C_ij^2) / n).
+    np.testing.assert_allclose(np.cov(draws.T), cov, atol=Z * np.sqrt((2 * 2 + 0.36) / 50_000))
+    batched = gaussian.sample_multivariate(np.zeros((4, 3)), np.broadcast_to(np.eye(3), (4, 3, 3)), 6, rng)
+    assert batched.shape == (4, 6, 3)
+
+
+def test_sample_multivariate_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="cov"):
+        gaussian.sample_multivariate(np.zeros(3), np.eye(2), 5, rng)  # mismatched dimensions
+    with pytest.raises(ValueError, match="cov"):
+        gaussian.sample_multivariate(np.zeros(2), np.array([[1.0, 2.0], [2.0, 1.0]]), 5, rng)
+    with pytest.raises(ValueError, match="cov"):
+        gaussian.sample_multivariate(np.zeros(2), np.array([[1.0, np.nan], [np.nan, 1.0]]), 5, rng)
+
+
+def test_sample_multivariate_degenerate():
+    """A singular covariance (a long chain's fate) gives draws on a line."""
+    draws = gaussian.sample_multivariate(np.ones(2), np.ones((2, 2)), 100, np.random.default_rng(0))
+    np.testing.assert_allclose(draws[:, 0], draws[:, 1])
+
+
+def test_family_in_the_loop():
+    rng = np.random.default_rng(4)
+    history = loop.run(gaussian.family("mle"), rng.standard_normal((6, 20)), 5, sample_axis=1, progress=False)
+    assert history["mean"].shape == history["std"].shape == (6, 6)
+    data = rng.standard_normal((6, 20, 3))
+    history = loop.run(gaussian.family(multivariate=True), data, 4, policy="accumulate", sample_axis=1,
+                       progress=False)
+    assert history["mean"].shape == (5, 6, 3) and history["cov"].shape == (5, 6, 3, 3)
+    assert list(history["n_train"]) == [20, 40, 60, 80, 100]
+
+
+# ---- the shortcut simulation ---------------------------------------------------------------------------
+
+def test_simulate_shapes_and_record():
+    run = gaussian.simulate(50, 30, 10, "unbiased", np.random.default_rng(0), record=[0, 5, 30, 5])
+    assert list(run["generation"]) == [0, 5, 30]
+    assert run["mean"].shape == run["std"].shape == (3, 50)
+    full = gaussian.simulate(50, 30, 10, "unbiased", np.random.default_rng(0))
+    np.testing.assert_array_equal(full["std"][[0, 5, 30]], run["std"])
+
+
+def test_simulate_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="n_samples"):
+        gaussian.simulate(10, 5, 1, "unbiased", rng)
+    with pytest.raises(ValueError, match="std"):
+        gaussian.simulate(10, 5, 10, "unbiased", rng, std=0.0)
+    with pytest.raises(ValueError, match="mean"):
+        gaussian.simulate(10, 5, 10, "unbiased", rng, mean=np.inf)
+    with pytest.raises(ValueError, match="record"):
+        gaussian.simulate(10, 5, 10, "unbiased", rng, record=[6])
+    with pytest.raises(ValueError, match="n_chains"):
+        gaussian.simulate(0, 5, 10, "unbiased", rng)
+
+
+@pytest.mark.parametrize("estimator", gaussian.ESTIMATORS)
+def test_simulate_has_the_law_of_sampling_and_fitting(estimator):
+    """Cochran's theorem: the shortcut and the loop give the same law (two-sample KS test at level 1e-4)."""
+    m, n_chains, n = 8, 3000, 6
+    data = np.random.default_rng(5).standard_normal((n_chains, m))
+    history = loop.run(gaussian.family(estimator), data, n, seed=5, sample_axis=1, progress=False)
+    run = gaussian.simulate(n_chains, n, m, estimator, np.random.default_rng(6))
+    for key in ("mean", "std"):
+        assert stats.ks_2samp(history[key][-1], run[key][-1]).pvalue > 1e-4, key
+
+
+def test_sample_sizes():
+    assert list(gaussian.sample_sizes(5, 3)) == [5, 5, 5, 5]
+    assert list(gaussian.sample_sizes(lambda g: 2 * (g + 1), 2)) == [2, 4, 6]
+    assert list(gaussian.sample_sizes([3, 4, 5], 2)) == [3, 4, 5]
+    with pytest.raises(ValueError, match="n_samples"):
+        gaussian.sample_sizes([3, 4], 2)
+    with pytest.raises(ValueError, match="n_samples"):
+        gaussian.sample_sizes(2.5, 2)
+    with pytest.raises(ValueError, match="n_generations"):
+        gaussian.sample_sizes(5, -1)
+
+
+def test_log_generations():
+    g = gaussian.log_generations(1000, 50)
+    assert g[0] == 0 and g[-1] == 1000 and np.all(np.diff(g) > 0) and len(g) <= 50
+    assert list(gaussian.log_generations(3, 100)) == [0, 1, 2, 3]
+
+
+# ---- closed forms --------------------------------------------------------------------------------------
+
+def test_theory_closed_forms_constant_m():
+    m, n = 100, np.arange(11)
+    unbiased, mle = gaussian.theory(10, m), gaussian.theory(10, m, "mle")
+    np.testing.assert_allclose(unbiased["variance"], 1.0)
+    np.testing.assert_allclose(unbiased["sample_variance"], 1 + (n + 1) / m)
+    np.testing.assert_allclose(mle["variance"], (1 - 1 / m) ** (n + 1))
+    np.testing.assert_allclose(mle["sample_variance"], 1.0)
+    # E[W2^2] ~ (3/2)(n + 1)/M for n << M, up to O((n/M)^2) and O(1/M^2) terms.
+    np.testing.assert_allclose(unbiased["w2_squared"], 1.5 * (n + 1) / m, rtol=0.05)
+    assert gaussian.theory(5000, 100, "mle")["w2_squared"][-1] == pytest.approx(2.0, abs=1e-6)
+    assert gaussian.theory(5000, 100)["w2_squared"][-1] > 50  # grows without bound
+    np.testing.assert_allclose(gaussian.theory(3, 10, std=2.0)["w2_squared"], 4 * gaussian.theory(3, 10)["w2_squared"])
+
+
+def test_theory_with_a_schedule():
+    sizes = [10, 20, 40, 80]
+    th = gaussian.theory(3, sizes)
+    np.testing.assert_allclose(th["mean_error"], np.cumsum(1 / np.array(sizes)))
+    np.testing.assert_allclose(th["std"], np.cumprod(gaussian.std_ratio_mean(np.array(sizes))))
+
+
+def test_theory_rejects_bad_input():
+    with pytest.raises(ValueError, match="std"):
+        gaussian.theory(5, 10, std=0.0)
+    with pytest.raises(ValueError, match="std"):
+        gaussian.theory(5, 10, std=-1.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        gaussian.theory(5, 1)
+
+
+def test_std_ratio_mean():
+    # E sqrt(chi2_k / k) by Monte Carlo (z = 4) and its expansion 1 - 1/(4k) + 1/(32k^2) for large k.
+    draws = np.sqrt(np.random.default_rng(7).chisquare(4, 200_000) / 4)
+    assert_mean_close(draws, gaussian.std_ratio_mean(5))
+    k = 1e4
+    assert gaussian.std_ratio_mean(k + 1) == pytest.approx(1 - 1 / (4 * k) + 1 / (32 * k**2), abs=1e-10)
+    assert gaussian.std_ratio_mean(5, "mle") == pytest.approx(gaussian.std_ratio_mean(5) * np.sqrt(4 / 5))
+
+
+@pytest.mark.parametrize("estimator", gaussian.ESTIMATORS)
+def test_theory_against_simulation(estimator):
+    """Means over 20,000 chains at n << M match every closed form within z = 4 standard errors."""
+    m, n, k = 50, 4, 20_000
+    run = gaussian.simulate(k, n, m, estimator, np.random.default_rng(8))
+    th = gaussian.theory(n, m, estimator)
+    mean, std = run["mean"][-1], run["std"][-1]
+    assert_mean_close(std**2, th["variance"][-1])
+    assert_mean_close(std, th["std"][-1])
+    assert_mean_close(mean**2, th["mean_error"][-1])
+    assert_mean_close(mean**2 + std**2, th["sample_variance"][-1])
+    assert_mean_close(metrics.w2_gaussian_1d(mean, std, 0, 1, squared=True), th["w2_squared"][-1])
+
+
+def test_relative_variance_and_log_law():
+    m, n, k = 20, 9, 20_000
+    run = gaussian.simulate(k, n, m, "unbiased", np.random.default_rng(9))
+    assert gaussian.relative_variance(0, m)[0] == pytest.approx(2 / (m - 1))
+    # Var(sigma^2) from 20,000 chains: the relative variance of a sample variance of a light-tailed variable is
+    # about (kurtosis - 1) / k, well below 5 % here; allow 15 %.
+    assert np.var(run["std"][-1] ** 2) == pytest.approx(gaussian.relative_variance(n, m)[-1], rel=0.15)
+    law = gaussian.log_variance_law(n, m)
+    log_var = np.log(run["std"][-1] ** 2)
+    assert_mean_close(log_var, law["mean"][-1], se=np.sqrt(law["variance"][-1] / k))
+    assert np.var(log_var) == pytest.approx(law["variance"][-1], rel=Z * np.sqrt(2 / k) * 1.5)
+    assert np.all(np.diff(law["mean"]) < 0)  # the random walk drifts down
+
+
+def test_determinant_laws_against_wishart_samples():
+    """One generation in d = 3 from N(0, I): E[det], Var(det) and E[log det] of the fitted covariance."""
+    m, d, k = 12, 3, 20_000
+    samples = np.random.default_rng(10).standard_normal((k, m, d))
+    det = np.linalg.det(gaussian.fit_multivariate(samples)["cov"])
+    expected = gaussian.determinant_ratio_mean(0, m, d)[0]
+    assert expected == pytest.approx(np.prod([(m - j) / (m - 1) for j in (1, 2, 3)]))
+    rse = np.sqrt(gaussian.relative_variance(0, m, d)[0] / k)
+    assert_mean_close(det, expected, se=rse * expected)
+    law = gaussian.log_variance_law(0, m, d=d)
+    assert_mean_close(np.log(det), law["mean"][0], se=np.sqrt(law["variance"][0] / k))
+    mle = gaussian.determinant_ratio_mean(0, m, d, "mle")[0]
+    assert mle == pytest.approx(expected * ((m - 1) / m) ** d)
+
+
+def test_dimension_checks():
+    with pytest.raises(ValueError, match="n_samples"):
+        gaussian.log_variance_law(3, 4, d=4)
+    with pytest.raises(ValueError, match="d "):
+        gaussian.determinant_ratio_mean(3, 10, 0)
+
+
+def test_live_frontend(monkeypatch):
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert not gaussian.live_frontend()
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/user/02_gaussian.ipynb")
+    assert gaussian.live_frontend()
+
+
+# ---- W2 between Gaussians ------------------------------------------------------------------------------
+
+def test_w2_gaussian_1d():
+    assert metrics.w2_gaussian_1d(0, 1, 3, 5) == pytest.approx(5.0)
+    assert metrics.w2_gaussian_1d(0, 1, 3, 5, squared=True) == pytest.approx(25.0)
+    np.testing.assert_allclose(metrics.w2_gaussian_1d(np.zeros(3), np.ones(3), 0, 1), 0.0)
+    with pytest.raises(ValueError, match="std2"):
+        metrics.w2_gaussian_1d(0, 1, 0, -1)
+
+
+def test_w2_gaussian_1d_matches_quantile_coupling():
+    """W2 between two 1-D laws is the L2 distance between their quantile functions."""
+    u = (np.arange(200_000) + 0.5) / 200_000
+    q1, q2 = stats.norm.ppf(u, 1.0, 2.0), stats.norm.ppf(u, -0.5, 0.7)
+    assert metrics.w2_gaussian_1d(1.0, 2.0, -0.5, 0.7) == pytest.approx(np.sqrt(np.mean((q1 - q2) ** 2)), rel=1e-3)
+
+
+def test_w2_gaussian_multivariate():
+    rng = np.random.default_rng(11)
+    # d = 1 reduces to the 1-D formula; commuting (diagonal) covariances to sum (sqrt a - sqrt b)^2.
+    assert metrics.w2_gaussian([0.0], [[4.0]], [1.0], [[1.0]]) == pytest.approx(metrics.w2_gaussian_1d(0, 2, 1, 1))
+    a, b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
+    expected = np.sum((np.sqrt(a) - np.sqrt(b)) ** 2) + 3.0
+    assert metrics.w2_gaussian(np.zeros(3), np.diag(a), np.ones(3), np.diag(b), squared=True) == pytest.approx(expected)
+    # Symmetric, zero on equal laws, invariant under a common rotation, broadcast over leading axes.
+    x = rng.standard_normal((4, 3, 3))
+    covs = x @ np.swapaxes(x, -1, -2) + np.eye(3)
+    means = rng.standard_normal((4, 3))
+    forward = metrics.w2_gaussian(means, covs, means[::-1], covs[::-1])
+    assert forward.shape == (4,)
+    np.testing.assert_allclose(forward, metrics.w2_gaussian(means[::-1], covs[::-1], means, covs), rtol=1e-6)
+    np.testing.assert_allclose(metrics.w2_gaussian(means, covs, means, covs), 0.0, atol=1e-6)
+    rotation = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    rotated = metrics.w2_gaussian(means @ rotation.T, rotation @ covs @ rotation.T,
+                                  means[::-1] @ rotation.T, rotation @ covs[::-1] @ rotation.T)
+    np.testing.assert_allclose(rotated, forward, rtol=1e-6)
+
+
+def test_w2_gaussian_rejects_bad_input():
+    with pytest.raises(ValueError, match="mean"):
+        metrics.w2_gaussian(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
+    with pytest.raises(ValueError, match="cov2"):
+        metrics.w2_gaussian(np.zeros(2), np.eye(2), np.zeros(2), np.eye(3))
+    with pytest.raises(ValueError, match="cov1"):
+        metrics.w2_gaussian(np.zeros(2), np.array([[1.0, 2.0], [0.0, 1.0]]), np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match="cov1"):
+        metrics.w2_gaussian(np.zeros(2), np.array([[1.0, 2.0], [2.0, 1.0]]), np.zeros(2), np.eye(2))
+
+
+# ---- the experiment and its command line ---------------------------------------------------------------
+
+TINY = {"sizes": [10, 20], "n_generations": 20, "n_chains": 30, "n_recorded": 10,
+        "policy_samples": 10, "policy_chains": 5, "policy_generations": 6,
+        "schedule_m0": 4, "schedule_power": 1.5, "schedule_chains": 5, "schedule_generations": 5,
+        "dims": [1, 3], "dim_samples": 8, "dim_chains": 5, "dim_generations": 4, "animation_frames": 3}
+
+
+def test_presets_cover_every_scale():
+    assert set(experiment.PRESETS) == {"ci", "book", "paper"}
+    for preset in experiment.PRESETS.values():
+        assert set(preset) == set(TINY)
+
+
+def test_schedule():
+    assert [experiment.schedule("constant", 10)(g) for g in range(3)] == [10, 10, 10]
+    assert [experiment.schedule("linear", 10)(g) for g in range(3)] == [10, 20, 30]
+    assert experiment.schedule("superlinear", 10, 1.5)(3) == 80
+
+
+def test_experiment_parts_shapes():
+    runs = experiment.recursion([10, 20], 20, 30, seed=0, n_recorded=10)
+    assert set(runs) == {(e, m) for e in gaussian.ESTIMATORS for m in (10, 20)}
+    assert runs["mle", 10]["std"].shape == (len(runs["mle", 10]["generation"]), 30)
+    policies = experiment.policies(10, 5, 6, seed=0)
+    assert policies["accumulate"]["n_train"][-1] == 70 and policies["replace"]["n_train"][-1] == 10
+    schedules = experiment.schedules(4, 1.5, 5, 5, seed=0)
+    assert list(schedules["linear"]["n_train"]) == [4, 8, 12, 16, 20, 24]
+    dims = experiment.dimensions([3], 8, 5, 4, seed=0)
+    assert dims[3]["cov"].shape == (5, 5, 3, 3)
+
+
+def test_cli_runs_and_resumes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(experiment.PRESETS, "ci", TINY)
+    out = tmp_path / "gaussian"
+    assert cli.main(["run", "gaussian", "--scale", "ci", "--out", str(out), "--no-progress"]) == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert "recursion_mle_20.npz" in files and "policy_accumulate.npz" in files and "dimension_3.npz" in files
+    first = experiment.recursion(TINY["sizes"], 20, 30, 0, 10, folder=out)
+    (out / "schedule_linear.npz").unlink()  # an interrupted run: one part missing
+    assert cli.main(["run", "gaussian", "--scale", "ci", "--out", str(out), "--resume", "--no-progress"]) == 0
+    assert (out / "schedule_linear.npz").exists()
+    np.testing.assert_array_equal(first["unbiased", 10]["std"], experiment.recursion([10], 20, 30, 0, 10)[
+        "unbiased", 10]["std"])
+    with pytest.raises(ValueError, match="computed with"):
+        experiment.recursion(TINY["sizes"], 20, 31, 0, 10, folder=out)  # other settings, same folder
