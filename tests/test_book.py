@@ -57,7 +57,7 @@ def test_chapter_anatomy(chapter):
     assert "google.colab" in install[0].source
     assert len(code_cells_tagged(chapter, "parameters")) == 1
     checks = code_cells_tagged(chapter, "remove-cell")
-    assert checks and all("assert" in c.source for c in checks), "every check cell asserts"
+    assert sum("assert" in c.source for c in checks) >= 3, "hidden check cells assert the claims"
     text = chapter.read_text()
     for marker in ("{exercise}", "{solution}", "What the paper did", "{footbibliography}"):
         assert marker in text, f"{chapter.name} lacks {marker}"

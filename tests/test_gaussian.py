@@ -265,13 +265,6 @@ def test_dimension_checks():
         gaussian.determinant_ratio_mean(3, 10, 0)
 
 
-def test_live_frontend(monkeypatch):
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    assert not gaussian.live_frontend()
-    monkeypatch.setenv("JPY_SESSION_NAME", "/home/user/02_gaussian.ipynb")
-    assert gaussian.live_frontend()
-
-
 # ---- W2 between Gaussians ------------------------------------------------------------------------------
 
 def test_w2_gaussian_1d():

@@ -32,6 +32,13 @@ def test_animate_returns_a_self_contained_html_player():
     assert not plt.fignum_exists(fig.number)
 
 
+def test_live_frontend(monkeypatch):
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert not plotting.live_frontend()
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/user/02_gaussian.ipynb")
+    assert plotting.live_frontend()
+
+
 def test_cli_lists_every_experiment_and_runs_discrete(tmp_path, capsys):
     assert "discrete" in cli.experiment_names()
     out = tmp_path / "run"

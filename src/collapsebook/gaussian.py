@@ -9,9 +9,6 @@ generation ``g``'s training data; generation 0 fits the original data, and gener
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 from scipy import special
 
@@ -232,19 +229,6 @@ def determinant_ratio_mean(n_generations: int, n_samples, d: int, estimator: str
 
 
 # ---- a live explorer for Colab and Jupyter, with the static animation as its fallback ------------------
-
-def live_frontend() -> bool:
-    """True in a live notebook session that can show widgets: Colab, or a Jupyter server (Lab, Notebook 7,
-    Binder), which names its kernels' sessions in ``JPY_SESSION_NAME``; False while the book builds or nbval
-    runs (a kernel with no frontend), where only the static animation is shown."""
-    if "google.colab" in sys.modules or "JPY_SESSION_NAME" in os.environ:
-        try:
-            import ipywidgets  # noqa: F401
-        except ImportError:
-            return False
-        return True
-    return False
-
 
 def _check_std(name, std, strict=True):
     std = np.asarray(std, dtype=float)

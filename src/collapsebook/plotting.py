@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 
 import matplotlib as mpl
@@ -57,3 +59,16 @@ def animate(fig, draw_frame: Callable[[int], None], n_frames: int, interval_ms: 
     from IPython.display import HTML
 
     return HTML(html)
+
+
+def live_frontend() -> bool:
+    """True in a live notebook session that can show widgets: Colab, or a Jupyter server (Lab, Notebook 7,
+    Binder), which names its kernels' sessions in ``JPY_SESSION_NAME``; False while the book builds or nbval
+    runs (a kernel with no frontend), where only the static animation is shown."""
+    if "google.colab" in sys.modules or "JPY_SESSION_NAME" in os.environ:
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    return False
