@@ -288,8 +288,9 @@ def family(n_components: int, **em) -> Family:
 
 def mixture(weights, means, covariances) -> dict:
     """A mixture dict from array-likes, checked (weights sum to 1, covariances positive definite)."""
-    model = {"weights": weights, "means": means, "covariances": covariances}
-    return dict(zip(PARAMETERS, _check_model(model)))
+    w, mu, cov = _check_model({"weights": weights, "means": means, "covariances": covariances})
+    cholesky(cov)
+    return {"weights": w, "means": mu, "covariances": cov}
 
 
 # ---- validation ---------------------------------------------------------------------------------------------

@@ -21,14 +21,15 @@ TAIL = 0.01  # tail mass: the share of the original mixture outside its outer 1 
 SNAPSHOTS = (0, 50, 100, 150, 200, 350, 2000)  # the paper's scatter panels
 
 PRESETS = {
-    "ci": {"n_samples": 1000, "n_runs": 8, "n_generations": 200, "sizes": [500, 2000], "size_runs": 8,
-           "size_generations": 200, "accumulate_samples": 500, "accumulate_generations": 30, "blob_generations": 100},
-    "book": {"n_samples": 1000, "n_runs": 10, "n_generations": 2050, "sizes": [500, 1000, 10000], "size_runs": 10,
-             "size_generations": 500, "accumulate_samples": 500, "accumulate_generations": 100,
-             "blob_generations": 2050},
-    "paper": {"n_samples": 1000, "n_runs": 100, "n_generations": 2050, "sizes": [500, 1000, 10000, 50000, 200000],
-              "size_runs": 20, "size_generations": 2050, "accumulate_samples": 1000, "accumulate_generations": 500,
-              "blob_generations": 2050},
+    "ci": {"n_samples": 1000, "n_runs": 8, "n_generations": 150, "variant_generations": 60,
+           "sizes": [500, 1000], "size_runs": 8, "size_generations": 150,
+           "accumulate_samples": 500, "accumulate_generations": 25},
+    "book": {"n_samples": 1000, "n_runs": 8, "n_generations": 2050, "variant_generations": 350,
+             "sizes": [500, 1000, 10000], "size_runs": 8, "size_generations": 200,
+             "accumulate_samples": 500, "accumulate_generations": 60},
+    "paper": {"n_samples": 1000, "n_runs": 20, "n_generations": 2050, "variant_generations": 2050,
+              "sizes": [500, 1000, 10000, 50000, 200000], "size_runs": 10, "size_generations": 2050,
+              "accumulate_samples": 1000, "accumulate_generations": 500},
 }
 
 
@@ -44,7 +45,7 @@ def runs_of(model: dict, n_runs: int) -> dict:
 def measures(truth: dict, seed: int = 0):
     """The per-generation metrics: L2 distance and covariance of the fit, log-likelihood and tail mass of the
     generation's training data under the original mixture ``truth``."""
-    level = gmm.outer_contour(truth, TAIL, 1_000_000, np.random.default_rng([seed, 1]))
+    level = gmm.outer_contour(truth, TAIL, 200_000, np.random.default_rng([seed, 1]))
 
     def measure(model, train, g):
         return {"l2": gmm.l2_distance(model, truth), "covariance": gmm.mixture_covariance(model),
@@ -63,14 +64,15 @@ def chains(truth: dict, n_samples: int, n_runs: int, n_generations: int, *, n_co
 
 
 def experiments(preset: dict) -> dict:
-    """Every run of the chapter, by name: ``name -> (truth, n_samples, n_runs, n_generations, keyword args)``."""
+    """Every run of the chapter by name: ``name -> (truth, n_samples, n_runs, n_generations, keyword args)``."""
     p = preset
     runs = {"two": (TWO_GAUSSIANS, p["n_samples"], p["n_runs"], p["n_generations"], {}),
-            "one_component": (TWO_GAUSSIANS, p["n_samples"], p["n_runs"], p["n_generations"], {"n_components": 1}),
-            "blob": (ONE_BLOB, p["n_samples"], p["n_runs"], p["blob_generations"], {}),
-            "accumulate": (TWO_GAUSSIANS, p["accumulate_samples"], p["n_runs"], p["accumulate_generations"],
-                           {"policy": "accumulate"}),
-            "replace_short": (TWO_GAUSSIANS, p["accumulate_samples"], p["n_runs"], p["accumulate_generations"], {})}
+            "one_component": (TWO_GAUSSIANS, p["n_samples"], p["n_runs"], p["variant_generations"],
+                              {"n_components": 1}),
+            "blob": (ONE_BLOB, p["n_samples"], p["n_runs"], p["variant_generations"], {})}
+    for policy in ("replace", "accumulate"):
+        runs[policy] = (TWO_GAUSSIANS, p["accumulate_samples"], p["n_runs"], p["accumulate_generations"],
+                        {"policy": policy})
     for n in p["sizes"]:
         runs[f"size_{n}"] = (TWO_GAUSSIANS, n, p["size_runs"], p["size_generations"], {})
     return runs
