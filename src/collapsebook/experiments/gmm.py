@@ -22,7 +22,7 @@ SNAPSHOTS = (0, 50, 100, 150, 200, 350, 2000)  # the paper's scatter panels
 
 PRESETS = {
     "ci": {"n_samples": 1000, "n_runs": 8, "n_generations": 150, "variant_generations": 60,
-           "sizes": [500, 1000], "size_runs": 8, "size_generations": 150,
+           "sizes": [250, 1000], "size_runs": 8, "size_generations": 150,
            "accumulate_samples": 500, "accumulate_generations": 25},
     "book": {"n_samples": 1000, "n_runs": 8, "n_generations": 2050, "variant_generations": 350,
              "sizes": [500, 1000, 10000], "size_runs": 8, "size_generations": 200,
@@ -56,11 +56,14 @@ def measures(truth: dict, seed: int = 0):
 
 
 def chains(truth: dict, n_samples: int, n_runs: int, n_generations: int, *, n_components: int = 2,
-           policy: str = "replace", seed: int = 0, folder=None, progress: bool = False) -> loop.History:
-    """``n_runs`` independent chains of EM fits, ``n_samples`` points per generation, through :func:`loop.run`."""
+           policy: str = "replace", original_fraction: float = 0.0, seed: int = 0, folder=None,
+           progress: bool = False) -> loop.History:
+    """``n_runs`` independent chains of EM fits, ``n_samples`` points per generation, through :func:`loop.run`
+    (``policy`` and ``original_fraction`` as there)."""
     data = gmm.sample(runs_of(truth, n_runs), n_samples, np.random.default_rng([seed, n_samples]))
-    return loop.run(gmm.family(n_components, **EM), data, n_generations, policy=policy, seed=seed,
-                    measure=measures(truth, seed), checkpoint_dir=folder, sample_axis=1, progress=progress)
+    return loop.run(gmm.family(n_components, **EM), data, n_generations, policy=policy,
+                    original_fraction=original_fraction, seed=seed, measure=measures(truth, seed),
+                    checkpoint_dir=folder, sample_axis=1, progress=progress)
 
 
 def experiments(preset: dict) -> dict:
