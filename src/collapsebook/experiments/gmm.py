@@ -25,7 +25,7 @@ PRESETS = {
            "sizes": [250, 1000], "size_runs": 8, "size_generations": 150,
            "accumulate_samples": 500, "accumulate_generations": 25},
     "book": {"n_samples": 1000, "n_runs": 8, "n_generations": 2050, "variant_generations": 350,
-             "sizes": [500, 1000, 10000], "size_runs": 8, "size_generations": 200,
+             "sizes": [500, 1000, 10000], "size_runs": 8, "size_generations": 350,
              "accumulate_samples": 500, "accumulate_generations": 60},
     "paper": {"n_samples": 1000, "n_runs": 20, "n_generations": 2050, "variant_generations": 2050,
               "sizes": [500, 1000, 10000, 50000, 200000], "size_runs": 10, "size_generations": 2050,
