@@ -29,7 +29,7 @@ PRESETS = {
              "accumulate_samples": 500, "accumulate_generations": 60},
     "paper": {"n_samples": 1000, "n_runs": 20, "n_generations": 2050, "variant_generations": 2050,
               "sizes": [500, 1000, 10000, 50000, 200000], "size_runs": 10, "size_generations": 2050,
-              "accumulate_samples": 1000, "accumulate_generations": 500},
+              "accumulate_samples": 1000, "accumulate_generations": 200},
 }
 
 
