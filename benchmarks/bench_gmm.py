@@ -46,9 +46,10 @@ def main() -> None:
     sklearn_all = seconds(lambda: [sklearn_fit(x, seed) for seed, x in enumerate(X)], 1)
     print(f"{N_FITS} fits    : collapsebook {ours_all:7.2f} s (batched), scikit-learn {sklearn_all:7.2f} s (loop), "
           f"ratio {sklearn_all / ours_all:5.1f}x (goal >= 3x)")
-    ll_ours = gmm.fit(X, 2, rng, **EM)["log_likelihood"].mean()
+    ll_ours = gmm.fit(X[:20], 2, rng, **EM)["log_likelihood"].mean()
     ll_sklearn = np.mean([sklearn_fit(x, seed).score(x) for seed, x in enumerate(X[:20])])
-    print(f"mean log-likelihood per point: collapsebook {ll_ours:.4f}, scikit-learn {ll_sklearn:.4f} (first 20)")
+    print(f"mean log-likelihood per point on the first 20 data sets (different k-means seeds): "
+          f"collapsebook {ll_ours:.5f}, scikit-learn {ll_sklearn:.5f}")
 
 
 if __name__ == "__main__":
