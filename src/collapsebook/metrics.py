@@ -39,3 +39,16 @@ def tail_mass(p, original, threshold: float) -> np.ndarray:
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
     return (p * (original <= threshold)).sum(axis=-1)
+
+
+def share_outside(values, reference, level: float) -> float:
+    """Share of ``values`` outside the central ``level`` interval of ``reference`` (e.g. between its 2.5 %
+    and 97.5 % quantiles for ``level=0.95``): ``1 - level`` for values distributed like the reference, less
+    once the tails have thinned. Both arrays are pooled over all their entries (chapter 4)."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    values, reference = np.ravel(values), np.ravel(reference)
+    if values.size == 0 or reference.size == 0:
+        raise ValueError("values and reference must be non-empty")
+    low, high = np.quantile(reference, [(1 - level) / 2, (1 + level) / 2])
+    return float(np.mean((values < low) | (values > high)))
