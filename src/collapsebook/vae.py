@@ -242,6 +242,19 @@ def encode(model: VAE, images, batch_size: int = 4096) -> np.ndarray:
     return np.concatenate(means)
 
 
+def tile(images, n_cols: int, pad: int = 1) -> np.ndarray:
+    """Images ``(n, H, W)`` laid out on one canvas, ``n_cols`` per row, separated by ``pad`` blank pixels."""
+    images = np.asarray(images)
+    n_cols = check_int("n_cols", n_cols, 1)
+    n_rows = math.ceil(len(images) / n_cols)
+    h, w = images.shape[1] + pad, images.shape[2] + pad
+    canvas = np.zeros((n_rows * h + pad, n_cols * w + pad), dtype=images.dtype)
+    for i, image in enumerate(images):
+        row, col = divmod(i, n_cols)
+        canvas[pad + row * h: (row + 1) * h, pad + col * w: (col + 1) * w] = image
+    return canvas
+
+
 # ---- models as arrays: the loop's history, checkpoints ----
 
 def to_arrays(model: VAE) -> dict[str, np.ndarray]:

@@ -16,9 +16,9 @@ import numpy as np
 from .. import data, loop, metrics, vae
 
 PRESETS = {
-    "ci": {"image_size": 8, "width": 256, "n_train": 1000, "n_heldout": 600, "epochs": 16, "batch_size": 64,
+    "ci": {"image_size": 8, "width": 256, "n_train": 1000, "n_heldout": 600, "epochs": 16, "batch_size": 32,
            "n_generations": 3, "policy_generations": 2, "n_measure": 1000},
-    "book": {"image_size": 28, "width": 32, "n_train": 4000, "n_heldout": 4000, "epochs": 5, "batch_size": 64,
+    "book": {"image_size": 28, "width": 32, "n_train": 4000, "n_heldout": 4000, "epochs": 10, "batch_size": 32,
              "n_generations": 5, "policy_generations": 2, "n_measure": 2000},
     "paper": {"image_size": 28, "width": 64, "n_train": 60000, "n_heldout": 5000, "epochs": 30,
               "batch_size": 256, "n_generations": 20, "policy_generations": 10, "n_measure": 10000},
@@ -61,14 +61,25 @@ def class_frequencies(classifier, images, n_classes: int = 10) -> np.ndarray:
     return np.bincount(predicted, minlength=n_classes) / len(images)
 
 
+def latent_spread(latents) -> tuple[float, float]:
+    """The standard deviation of latent means (all coordinates pooled) and its standard error, from the
+    variance as a mean over the independent rows (CLT) and the delta method: ``se(std) = se(var) / (2 std)``."""
+    latents = np.asarray(latents, dtype=float)
+    per_row = ((latents - latents.mean()) ** 2).mean(axis=1)
+    std = float(np.sqrt(per_row.mean()))
+    return std, float(per_row.std(ddof=1) / np.sqrt(len(per_row)) / (2 * std))
+
+
 def summary(original, model, reference, classifier, n: int, rng) -> dict:
     """One generation's metrics: the spread of its samples' latent means under the ``original`` encoder,
     their share outside the central 95 % and 99 % intervals of the ``reference`` latents (real data), and
     the class frequencies of its samples."""
     samples = vae.sample(model, n, rng)
     latents = vae.encode(original, samples)
+    std, std_se = latent_spread(latents)
     return {
-        "latent_std": float(latents.std()),
+        "latent_std": std,
+        "latent_std_se": std_se,
         **{f"outside_{round(100 * q)}": float(metrics.share_outside(latents, reference, q)) for q in LEVELS},
         "class_frequencies": class_frequencies(classifier, samples),
     }
