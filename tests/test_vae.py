@@ -84,7 +84,8 @@ def test_fit_with_n_steps_and_same_seed_is_reproducible(digits):
     b = vae.fit(images, np.random.default_rng(5), n_steps=7, batch_size=64, progress=False)
     assert len(a.losses) == 7
     np.testing.assert_array_equal(a.losses, b.losses)
-    np.testing.assert_array_equal(vae.sample(a, 5, np.random.default_rng(0)), vae.sample(b, 5, np.random.default_rng(0)))
+    draws = [vae.sample(m, 5, np.random.default_rng(0)) for m in (a, b)]
+    np.testing.assert_array_equal(*draws)
 
 
 def test_model_batches_are_fresh_decoder_means_that_can_be_trained_on():
@@ -138,7 +139,8 @@ def test_recursive_fresh_resumes_to_the_same_models(tmp_path, digits):
     straight = vae.recursive_fresh(images, 2, **settings)
     assert len(straight) == 3
     vae.recursive_fresh(images, 1, checkpoint_dir=tmp_path, **settings)  # "interrupted" after generation 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["generation_00000.safetensors", "generation_00001.safetensors"]
+    saved = sorted(p.name for p in tmp_path.iterdir())
+    assert saved == ["generation_00000.safetensors", "generation_00001.safetensors"]
     resumed = vae.recursive_fresh(images, 2, checkpoint_dir=tmp_path, **settings)
     for a, b in zip(straight, resumed):
         assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))

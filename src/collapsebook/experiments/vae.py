@@ -116,7 +116,8 @@ def main(args) -> None:
     reference = vae.encode(models[0], train[:preset["n_measure"]])
 
     def measure(model, _train, g):
-        return summary(models[0], model, reference, classifier, preset["n_measure"], np.random.default_rng([args.seed, g, 1]))
+        rng = np.random.default_rng([args.seed, g, 1])  # the notebook draws the same samples
+        return summary(models[0], model, reference, classifier, preset["n_measure"], rng)
 
     rows = [{k: np.asarray(v).tolist() for k, v in measure(m, None, g).items()} for g, m in enumerate(models)]
     (args.out / "fresh_metrics.json").write_text(json.dumps(rows))
