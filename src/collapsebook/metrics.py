@@ -95,3 +95,16 @@ def _check_covariance(name, cov, d: int):
     if np.any(np.linalg.eigvalsh(cov) < -1e-10 * max(scale, 1e-300)):
         raise ValueError(f"{name} must be positive semi-definite")
     return cov
+
+
+def share_outside(values, reference, level: float) -> float:
+    """Share of ``values`` outside the central ``level`` interval of ``reference`` (e.g. between its 2.5 %
+    and 97.5 % quantiles for ``level=0.95``): ``1 - level`` for values distributed like the reference, less
+    once the tails have thinned. Both arrays are pooled over all their entries (chapter 4)."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    values, reference = np.ravel(values), np.ravel(reference)
+    if values.size == 0 or reference.size == 0:
+        raise ValueError("values and reference must be non-empty")
+    low, high = np.quantile(reference, [(1 - level) / 2, (1 + level) / 2])
+    return float(np.mean((values < low) | (values > high)))

