@@ -11,7 +11,8 @@ and the chapter's two recursive protocols:
   loop's policies (replace, accumulate, a kept fraction of real data) apply.
 
 Images are float arrays of shape ``(n, H, W)`` with values in [0, 1]. Randomness comes from numpy
-``Generator``s, turned into seeded ``torch.Generator``s; the device is the GPU when there is one.
+generators (``numpy.random.Generator``), turned into seeded ``torch.Generator`` objects; the device is the GPU when there
+is one.
 """
 
 from __future__ import annotations
