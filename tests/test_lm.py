@@ -204,17 +204,18 @@ def env(tiny, tiny_blocks):
 
 
 def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(env, tmp_path):
-    full = experiment.run(env, PRESET, "c", 0, tmp_path / "full", progress=False)
-    experiment.run(env, PRESET, "c", 0, tmp_path / "cut", progress=False)
-    (tmp_path / "cut" / "generation_00002.npz").unlink()  # interrupted during the last generation
-    (tmp_path / "cut" / "generation_00001.npz").unlink()
-    resumed = experiment.run(env, PRESET, "c", 0, tmp_path / "cut", progress=False)
+    full_dir, cut_dir = tmp_path / "full" / "c" / "seed0", tmp_path / "cut" / "c" / "seed0"
+    full = experiment.run(env, PRESET, "c", 0, full_dir, progress=False)
+    experiment.run(env, PRESET, "c", 0, cut_dir, progress=False)
+    (cut_dir / "generation_00002.npz").unlink()  # interrupted during generation 1
+    (cut_dir / "generation_00001.npz").unlink()
+    resumed = experiment.run(env, PRESET, "c", 0, cut_dir, progress=False)
     assert len(full) == len(resumed) == 3
     for key in ("test_loss", "data_loss", "distinct_2", "rare_share", "example", "weights"):
         np.testing.assert_array_equal(full[key], resumed[key])
-    assert len(list((tmp_path / "full" / "weights").glob("*.safetensors"))) == 3
-    loaded = experiment.load_results(tmp_path)
-    np.testing.assert_array_equal(loaded["full"][0]["test_loss"], full["test_loss"])
+    assert len(list((full_dir / "weights").glob("*.safetensors"))) == 3
+    loaded = experiment.load_results(tmp_path / "full")
+    np.testing.assert_array_equal(loaded["c"][0]["test_loss"], full["test_loss"])
 
 
 def test_generated_data_are_continuations_and_setting_c_keeps_original_blocks(env, tmp_path):
