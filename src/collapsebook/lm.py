@@ -113,7 +113,7 @@ def load_corpus(source: str = "auto") -> Corpus:
     if source == "wikitext" or ONLINE:
         try:
             return wikitext()
-        except (OSError, ConnectionError) as error:
+        except OSError as error:  # includes connection errors and datasets' not-found errors
             if source == "wikitext":
                 raise
             print(f"WikiText-2 unavailable ({type(error).__name__}): using the offline Wikipedia corpus")
