@@ -30,10 +30,10 @@ OPT_125M_SHAPE = {"vocab_size": 8192, "hidden_size": 768, "num_hidden_layers": 1
                   "batch_size": 64, "warmup": 500, "seed": 0}
 
 PRESETS = {
-    "ci": {"model": None, "corpus": "offline", "offline": TINY, "n_train": 16, "n_validation": 16, "n_test": 64,
+    "ci": {"model": None, "corpus": "auto", "offline": TINY, "n_train": 16, "n_validation": 16, "n_test": 64,
            "n_generations": 2, "seeds": 2, "ablation_seeds": 1, "lr": 1e-3, "batch_size": 8,
            "generate_batch_size": 16},
-    "book": {"model": None, "corpus": "offline", "offline": SMALL, "n_train": 48, "n_validation": 32,
+    "book": {"model": None, "corpus": "auto", "offline": SMALL, "n_train": 48, "n_validation": 32,
              "n_test": 128, "n_generations": 5, "seeds": 2, "ablation_seeds": 1, "lr": 5e-4, "batch_size": 16,
              "generate_batch_size": 32},
     "paper": {"model": lm.OPT_125M, "corpus": "auto", "offline": OPT_125M_SHAPE, "n_train": None,
