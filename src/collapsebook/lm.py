@@ -236,7 +236,7 @@ def pretrained(model: str | None = OPT_125M, *, offline: dict, corpus: Corpus, d
         try:
             return load_model(model, device=device)
         except OSError as error:
-            print(f"{model} unavailable ({type(error).__name__}, hub unreachable): using the offline stand-in")
+            print(f"{model} unavailable ({type(error).__name__}; hub unreachable?): using the offline stand-in")
     return offline_model(offline, corpus, device=device, progress=progress)
 
 
@@ -318,7 +318,8 @@ def fine_tune(model, train, *, epochs: int, lr: float = 2e-5, min_lr: float = 1e
         optimizer, check_int("warmup", warmup, 0), steps, min_lr=min_lr)
     losses, best = [], None
     devices = [model.device.index or 0] if model.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), tqdm(total=steps, desc=desc, disable=not progress) as bar:
+    bar = tqdm(total=steps, desc=desc, disable=not progress, mininterval=1.0)  # few updates: long cells stay light
+    with torch.random.fork_rng(devices=devices), bar:
         torch.manual_seed(seed)
         for _ in range(epochs):
             _train_epoch(model, train, batch_size, optimizer, schedule, bar)

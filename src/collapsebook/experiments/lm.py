@@ -74,8 +74,11 @@ def run_name(setting: str, repetition_penalty: float = 1.0) -> str:
 
 
 def run(env: Setup, preset: dict, setting: str, seed: int, folder, *, repetition_penalty: float = 1.0,
-        progress: bool = True) -> loop.History:
-    """One recursive run (generations ``0 .. n_generations``) saved in ``folder``; resumes what is there."""
+        progress: bool = True, detailed: bool = False) -> loop.History:
+    """One recursive run (generations ``0 .. n_generations``) saved in ``folder``; resumes what is there.
+
+    ``progress`` shows a bar over generations; ``detailed`` adds bars for every fine-tuning and beam search
+    (useful in long command-line runs; in a notebook their many updates can overflow the output channel)."""
     spec = SETTINGS[check_choice("setting", setting, SETTINGS)]
     folder = Path(folder)
     fixed = {k: v for k, v in preset.items() if k not in RESUMABLE}
@@ -84,7 +87,7 @@ def run(env: Setup, preset: dict, setting: str, seed: int, folder, *, repetition
     family = lm.family(env.model, env.train, folder / "weights", epochs=spec["epochs"], lr=preset["lr"],
                        batch_size=preset["batch_size"], validation=env.validation,
                        repetition_penalty=repetition_penalty, generate_batch_size=preset["generate_batch_size"],
-                       progress=progress)
+                       progress=detailed)
     return loop.run(family, env.train, preset["n_generations"], policy="replace",
                     original_fraction=spec["original_fraction"], seed=seed, checkpoint_dir=folder,
                     measure=_measure(env, family, folder, repetition_penalty), progress=progress)
@@ -129,12 +132,14 @@ def plan(preset: dict, settings=("b", "c"), seeds: int | None = None, ablation: 
     return runs
 
 
-def run_all(env: Setup, preset: dict, out, runs, *, progress: bool = True) -> dict[str, list[loop.History]]:
+def run_all(env: Setup, preset: dict, out, runs, *, progress: bool = True,
+            detailed: bool = False) -> dict[str, list[loop.History]]:
     """Every run in ``runs`` (see :func:`plan`) under ``out``; returns their histories by run name."""
     results = {}
     for setting, penalty, seed in runs:
         folder = Path(out) / run_name(setting, penalty) / f"seed{seed}"
-        history = run(env, preset, setting, seed, folder, repetition_penalty=penalty, progress=progress)
+        history = run(env, preset, setting, seed, folder, repetition_penalty=penalty, progress=progress,
+                      detailed=detailed)
         results.setdefault(run_name(setting, penalty), []).append(history)
     return results
 
@@ -161,4 +166,4 @@ def main(args) -> None:
         runs = plan(preset, seeds=args.seeds)
     else:
         runs = [(args.setting, args.repetition_penalty, k) for k in range(args.seeds or preset["seeds"])]
-    run_all(env, preset, args.out, runs, progress=args.progress)
+    run_all(env, preset, args.out, runs, progress=args.progress, detailed=args.progress)
