@@ -7,9 +7,17 @@ Loaders then fall back to small real data that ship with a package, and say so i
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
+import shutil
 import socket
+import subprocess
+import tarfile
 from pathlib import Path
+
+import numpy as np
 
 HUB_HOST = "huggingface.co"
 
@@ -43,15 +51,6 @@ def cache_dir(*parts: str) -> Path:
 
 
 # ---- MNIST (chapter 4) ----
-
-import hashlib  # noqa: E402  (this section's imports; all light, torch-free)
-import io  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import tarfile  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 MNIST_REPO = "ylecun/mnist"
 MNIST_REVISION = "77f3279092a1c1579b2250db8eafed0ad422088c"  # the hub's parquet conversion, pinned
