@@ -27,8 +27,8 @@ $(STAMP): requirements.txt pyproject.toml Makefile
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-book: env  ## build the website at book scale (COLLAPSEBOOK_SCALE=ci|book|paper to change)
-	COLLAPSEBOOK_SCALE=$${COLLAPSEBOOK_SCALE:-book} $(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+book: env  ## build the website at book scale (COLLAPSEBOOK_SCALE=ci|book|paper to change); --all: a build at another scale left pages that would otherwise be reused
+	COLLAPSEBOOK_SCALE=$${COLLAPSEBOOK_SCALE:-book} $(VENV)/bin/jupyter-book build . --all --warningiserror --keep-going
 	@echo "Book built: open file://$(BUILD)/html/index.html"
 
 test: env  ## the whole suite at ci scale: unit, statistical, notebooks (nbval), the book and a browser
