@@ -358,5 +358,5 @@ def test_cli_runs_and_resumes(tmp_path, monkeypatch, capsys):
     assert (out / "schedule_linear.npz").exists()
     np.testing.assert_array_equal(first["unbiased", 10]["std"], experiment.recursion([10], 20, 30, 0, 10)[
         "unbiased", 10]["std"])
-    with pytest.raises(ValueError, match="computed with"):
+    with pytest.raises(ValueError, match="other settings"):
         experiment.recursion(TINY["sizes"], 20, 31, 0, 10, folder=out)  # other settings, same folder

@@ -146,3 +146,11 @@ def test_bad_input_names_the_parameter(kwargs, name):
 def test_keeping_more_original_points_than_exist_is_refused():
     with pytest.raises(ValueError, match="original_fraction"):
         loop.run(marked_family(), np.arange(4.0), 2, n_samples=100, original_fraction=0.5, progress=False)
+
+
+def test_claim_folder_records_the_config_once_and_refuses_another(tmp_path):
+    assert loop.claim_folder(tmp_path / "run", {"seed": 1, "sizes": (10, 20)}) == tmp_path / "run"
+    loop.claim_folder(tmp_path / "run", {"sizes": [10, 20], "seed": 1})  # same settings, any order
+    with pytest.raises(ValueError, match="other settings"):
+        loop.claim_folder(tmp_path / "run", {"seed": 2, "sizes": (10, 20)})
+    loop.claim_folder(tmp_path / "run", {"seed": 2}, name="other.json")  # another record in the same folder

@@ -187,15 +187,25 @@ def _load_generation(path: Path):
     return model, record, block
 
 
-def _resume(folder: Path, config: dict, family: Family, policy: str):
+def claim_folder(folder, config: Mapping, name: str = "config.json") -> Path:
+    """Make ``folder`` the home of the run that ``config`` describes: record ``config`` there (as ``name``) the
+    first time, and raise ValueError if the folder holds a run with other settings. Returns the folder."""
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    config_file = folder / "config.json"
-    if config_file.exists():
-        saved = json.loads(config_file.read_text())
+    config = json.loads(json.dumps(config, sort_keys=True, default=str))
+    path = folder / name
+    if path.exists():
+        saved = json.loads(path.read_text())
         if saved != config:
-            raise ValueError(f"checkpoint_dir {folder} holds a run with config {saved}, not {config}")
+            raise ValueError(f"checkpoint_dir {folder} holds a run with other settings {saved}, not {config}; "
+                             "use another folder")
     else:
-        _atomic_write(config_file, json.dumps(config).encode())
+        _atomic_write(path, json.dumps(config, indent=1, sort_keys=True).encode())
+    return folder
+
+
+def _resume(folder: Path, config: dict, family: Family, policy: str):
+    claim_folder(folder, config)
     history, model, generated = History(), None, []
     for expected, path in enumerate(_generation_files(folder)):
         if path.name != f"generation_{expected:05d}.npz":

@@ -116,14 +116,16 @@ def _cached(folder, name: str, config: dict, compute) -> dict:
     """``compute()``, or the arrays it saved as ``folder/name.npz`` in an earlier run with the same config."""
     if folder is None:
         return compute()
+    loop.claim_folder(folder, config, name=f"{name}.json")
     path = Path(folder) / f"{name}.npz"
     if path.exists():
         with np.load(path) as saved:
-            arrays = dict(saved)
-        saved_config = json.loads(str(arrays.pop("config")))
-        if saved_config != config:
-            raise ValueError(f"{path} was computed with {saved_config}, not {config}: use another folder")
-        return arrays
+            return dict(saved)
+    arrays = compute()
+    tmp = path.with_name(f".partial_{name}.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return arrays
     arrays = compute()
     Path(folder).mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".partial_{name}.npz")

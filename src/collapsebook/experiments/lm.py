@@ -8,7 +8,6 @@ as safetensors in ``weights/``; ``--resume`` continues it without redoing finish
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +81,9 @@ def run(env: Setup, preset: dict, setting: str, seed: int, folder, *, repetition
     spec = SETTINGS[check_choice("setting", setting, SETTINGS)]
     folder = Path(folder)
     fixed = {k: v for k, v in preset.items() if k not in RESUMABLE}
-    _check_config(folder, {"setting": setting, "repetition_penalty": repetition_penalty, "source": env.source,
-                           "model_config": env.model.config.to_diff_dict(), **fixed})
+    settings = {"setting": setting, "repetition_penalty": repetition_penalty, "source": env.source,
+                "model_config": env.model.config.to_diff_dict(), **fixed}
+    loop.claim_folder(folder, settings, name="lm_config.json")
     family = lm.family(env.model, env.train, folder / "weights", epochs=spec["epochs"], lr=preset["lr"],
                        batch_size=preset["batch_size"], validation=env.validation,
                        repetition_penalty=repetition_penalty, generate_batch_size=preset["generate_batch_size"],
@@ -111,15 +111,6 @@ def _measure(env: Setup, family, folder: Path, repetition_penalty: float):
                 "rare_share": lm.rare_token_share(train, env.train), "example": example}
 
     return measure
-
-
-def _check_config(folder: Path, config: dict) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "lm_config.json"
-    config = json.loads(json.dumps(config, sort_keys=True, default=str))
-    if path.exists() and json.loads(path.read_text()) != config:
-        raise ValueError(f"folder {folder} holds a run with other settings ({path}); use another --out")
-    path.write_text(json.dumps(config, indent=1, sort_keys=True))
 
 
 def plan(preset: dict, settings=("b", "c"), seeds: int | None = None, ablation: bool = True):
