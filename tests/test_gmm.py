@@ -104,6 +104,14 @@ def test_logsumexp_does_not_overflow():
     np.testing.assert_allclose(gmm.logsumexp(a), [1000.0 + np.log(2.0), -1000.0])
 
 
+def test_logsumexp_matches_scipy():
+    from scipy.special import logsumexp as reference
+
+    a = np.random.default_rng(0).normal(scale=300.0, size=(3, 4, 7))
+    for axis in (0, 1, -1):
+        np.testing.assert_allclose(gmm.logsumexp(a, axis=axis), reference(a, axis=axis), rtol=1e-12)
+
+
 def test_e_step_responsibilities_and_m_step_on_hard_labels():
     X = gmm.sample(TRUTH, 500, np.random.default_rng(7))
     resp, ll = gmm.e_step(TRUTH, X)

@@ -35,6 +35,8 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
+from .devices import best_device  # noqa: E402
+
 transformers.utils.logging.disable_progress_bar()  # no bar per weight file: the chapters show their own bars
 
 OPT_125M = "facebook/opt-125m"
@@ -170,10 +172,6 @@ def opt_config(vocab_size: int, hidden_size: int, num_hidden_layers: int, num_at
         pad_token_id=1, bos_token_id=2, eos_token_id=2)
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def load_model(name_or_path: str | os.PathLike, *, revision: str | None = None, device=None):
     """``(model, tokenizer)`` by hub name (``facebook/opt-125m`` at a pinned revision) or from a local folder.
 
@@ -189,7 +187,7 @@ def load_model(name_or_path: str | os.PathLike, *, revision: str | None = None, 
     tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False, **options)
     model = transformers.AutoModelForCausalLM.from_pretrained(
         source, use_safetensors=True, trust_remote_code=False, dtype=torch.float32, **options)
-    return model.to(device or default_device()).eval(), tokenizer
+    return model.to(device or best_device()).eval(), tokenizer
 
 
 def offline_model(settings: dict, corpus: Corpus, *, device=None, progress: bool = True):
@@ -216,7 +214,7 @@ def _pretrain(settings, corpus, folder: Path, device, progress) -> None:
     tokenizer = train_tokenizer(texts, settings["vocab_size"])
     torch.manual_seed(settings["seed"])
     model = transformers.OPTForCausalLM(opt_config(**{k: settings[k] for k in ARCHITECTURE}))
-    model.to(device or default_device())
+    model.to(device or best_device())
     fine_tune(model, blocks(tokenizer, texts), epochs=settings["epochs"], lr=settings["lr"],
               batch_size=settings["batch_size"], seed=settings["seed"], warmup=settings.get("warmup", 0),
               progress=progress, desc="pretraining the offline model")

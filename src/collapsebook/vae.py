@@ -32,37 +32,13 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ._checks import check_int, check_positive
+from .devices import best_device as device
+from .devices import set_threads, torch_generator  # noqa: F401  (part of this module's API)
 from .loop import Family, generation_rng
 
 LATENT_DIM = 20  # the paper's latent dimension
 SMALL_LATENT_DIM = 8  # the 8x8 model's
 IMAGE_SIZES = (8, 28)
-
-
-# ---- devices, threads and random generators ----
-
-def device() -> torch.device:
-    """The GPU when there is one, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def set_threads(n: int | None = None) -> int:
-    """Use ``n`` CPU threads in torch; by default half the cores this process may use, at least one.
-
-    The book's models are small: on a shared 2-core machine (a CI runner executing two notebooks at once)
-    one thread per process trains several times faster than two threads fighting over the cores.
-    """
-    if n is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        n = max(1, cores // 2)
-    torch.set_num_threads(check_int("n", n, 1))
-    return n
-
-
-def torch_generator(rng: np.random.Generator, where: torch.device | None = None) -> torch.Generator:
-    """A ``torch.Generator`` on ``where`` (default: :func:`device`) seeded from the numpy generator ``rng``."""
-    where = device() if where is None else where
-    return torch.Generator(device=where).manual_seed(int(rng.integers(2**63)))
 
 
 # ---- the models ----
