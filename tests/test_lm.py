@@ -147,6 +147,24 @@ def test_offline_corpus_splits_are_disjoint_and_in_wikitext_proportions():
     assert "CC BY-SA" in corpus.source
 
 
+def test_wikitext_reads_the_hubs_parquet_files(tmp_path):
+    import datasets
+
+    texts = {split: [f" = {split} article {i} = \n", f" Some {split} text , number {i} .\n", ""] for i, split in
+             enumerate(lm.SPLITS)}
+    for split, lines in texts.items():
+        datasets.Dataset.from_dict({"text": lines}).to_parquet(tmp_path / f"{split}-00000-of-00001.parquet")
+    corpus = lm.wikitext(source=tmp_path)
+    assert {split: getattr(corpus, split) for split in lm.SPLITS} == texts
+    assert "WikiText-2" in corpus.source
+
+
+def test_auto_corpus_offline_falls_back_and_says_so(no_network, monkeypatch, capsys):
+    monkeypatch.setattr(lm, "ONLINE", False)
+    corpus = lm.load_corpus("auto")
+    assert "Wikipedia" in corpus.source and "offline" in capsys.readouterr().out
+
+
 def test_load_corpus_rejects_unknown_source():
     with pytest.raises(ValueError, match="source"):
         lm.load_corpus("wikitext-103")

@@ -109,13 +109,23 @@ def offline_corpus() -> Corpus:
     return Corpus(**splits, source=OFFLINE_ATTRIBUTION)
 
 
-def wikitext() -> Corpus:
-    """WikiText-2 raw from the hub (pinned namespace and revision), one text per line as ``run_clm`` reads it."""
+def wikitext(source=None) -> Corpus:
+    """WikiText-2 raw from the hub (pinned namespace and revision), one text per line as ``run_clm`` reads it.
+
+    ``source`` points the same code at a local folder holding the hub's parquet files of one configuration
+    (``train-*.parquet``, ``validation-*.parquet``, ``test-*.parquet``, as in ``wikitext-2-raw-v1/``).
+    """
     import datasets
 
-    loaded = datasets.load_dataset(*WIKITEXT, revision=WIKITEXT_REVISION)
+    if source is None:
+        loaded = datasets.load_dataset(*WIKITEXT, revision=WIKITEXT_REVISION)
+        origin = f"{WIKITEXT[0]}@{WIKITEXT_REVISION[:8]}"
+    else:
+        files = {split: str(Path(source) / f"{split}-*.parquet") for split in SPLITS}
+        loaded = datasets.load_dataset("parquet", data_files=files)
+        origin = "local parquet files"
     return Corpus(**{name: list(loaded[name]["text"]) for name in SPLITS},
-                  source=f"WikiText-2 raw ({WIKITEXT[0]}@{WIKITEXT_REVISION[:8]}), CC BY-SA 3.0")
+                  source=f"WikiText-2 raw ({origin}), CC BY-SA 3.0")
 
 
 def load_corpus(source: str = "auto") -> Corpus:
@@ -271,9 +281,6 @@ def _save_atomically(model, tokenizer, folder: Path) -> None:
     os.replace(partial, folder)
 
 
-MODEL_CHOICES = ("auto", "offline", "tiny")
-
-
 def pretrained(model: str = "auto", *, tiny: dict | None = None, corpus: Corpus | None = None, device=None,
                progress: bool = True):
     """``(model, tokenizer, name)``: the base model of every generation, and one line saying which and why.
@@ -288,14 +295,16 @@ def pretrained(model: str = "auto", *, tiny: dict | None = None, corpus: Corpus 
         loaded = tiny_model(tiny, corpus, device=device, progress=progress)
         return _announce(*loaded, "a tiny OPT pretrained on the training texts (ci scale: checks the pipeline)")
     if model == "offline" or (model == "auto" and not ONLINE):
-        why = "asked for" if model == "offline" else "the model hub is unreachable"
-        return _announce(*offline_standin(device=device), f"{STANDIN}, the offline stand-in for OPT-125m ({why})")
+        return _standin(device, "asked for" if model == "offline" else "the model hub is unreachable")
     name = OPT_125M if model == "auto" else str(model)
     try:
         return _announce(*load_model(name, device=device), name)
     except OSError as error:
-        why = f"{name} unavailable: {type(error).__name__}"
-        return _announce(*offline_standin(device=device), f"{STANDIN}, the offline stand-in for OPT-125m ({why})")
+        return _standin(device, f"{name} unavailable: {type(error).__name__}")
+
+
+def _standin(device, why: str):
+    return _announce(*offline_standin(device=device), f"{STANDIN}, the offline stand-in for OPT-125m ({why})")
 
 
 def _announce(model, tokenizer, name: str):
@@ -333,7 +342,7 @@ BF16: bool | None = None  # None: bf16 autocast where the hardware computes in b
 
 
 def _autocast(device: torch.device):
-    """bf16 autocast where the hardware computes in bf16 (:func:`bf16_native`, or as :data:`BF16` says); full
+    """bf16 autocast where the hardware computes in bf16 (:func:`bf16_native`, or as ``BF16`` says); full
     precision elsewhere. Master weights, optimizer state and the loss stay in float32."""
     enabled = bf16_native(device) if BF16 is None else BF16
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)

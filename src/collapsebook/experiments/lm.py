@@ -1,9 +1,11 @@
-"""Chapter 5: OPT fine-tuned recursively on its own beam-search continuations (settings b and c, seeds).
+"""Chapter 5: a pretrained LM fine-tuned recursively on its own beam-search continuations (settings b and c).
 
 Setting ``b``: 5 epochs per generation, no original data; setting ``c``: 10 epochs, a random 10 % of the
-original blocks kept in every generation. Each run ``OUT/<setting>[-penalty<p>]/seed<k>/`` is a checkpoint
-folder of :func:`collapsebook.loop.run` (per generation: data, metrics) with the weights of every generation
-as safetensors in ``weights/``; ``--resume`` continues it without redoing finished generations.
+original blocks kept in every generation; plus setting b with repetition penalties 2.0 and 3.0. The model is
+OPT-125m when the hub answers, else SmolLM2-135M (offline). Each run ``OUT/<setting>[-penalty<p>]/seed<k>/`` is
+a checkpoint folder of :func:`collapsebook.loop.run` (per generation: data, metrics) with the weights as
+safetensors in ``weights/`` (generation 0's and the last one's once the run is finished); ``--resume``
+continues it without redoing finished generations.
 """
 
 from __future__ import annotations
@@ -169,7 +171,9 @@ def load_results(out) -> dict[str, list[loop.History]]:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model", default=None, help="hub name or folder (default: the scale's model)")
+    parser.add_argument("--model", default=None,
+                        help="'auto' (OPT-125m when the hub answers, else the offline stand-in SmolLM2-135M), "
+                             "'offline', 'tiny', a hub name or a folder (default: the scale's, 'auto' but at ci)")
     parser.add_argument("--setting", choices=["b", "c", "all"], default="all",
                         help="b: 5 epochs, no original data; c: 10 epochs, 10%% original data; all: both and "
                              "the repetition-penalty ablation")
