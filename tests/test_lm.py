@@ -305,6 +305,16 @@ def test_generated_data_are_continuations_and_setting_c_keeps_original_blocks(en
     assert block.shape == env.train.shape and sum(kept) >= round(0.1 * len(env.train))
 
 
+def test_data_losses_are_measured_under_generation_0s_model(env, tmp_path):
+    history = experiment.run(env, PRESET, "b", 0, tmp_path, progress=False)
+    family = lm.family(env.model, env.train, tmp_path / "weights", epochs=1)
+    first, last = (family.from_arrays(history.records[g]).model for g in (0, -1))
+    with np.load(tmp_path / "generation_00002.npz") as z:
+        block = z["block"]
+    np.testing.assert_array_equal(history["data_loss"][2], lm.sequence_losses(first, block))
+    np.testing.assert_array_equal(history["test_loss"][2], lm.sequence_losses(last, env.test))
+
+
 def test_experiment_rejects_unknown_setting_and_changed_settings(env, tmp_path):
     with pytest.raises(ValueError, match="setting"):
         experiment.run(env, PRESET, "d", 0, tmp_path, progress=False)
