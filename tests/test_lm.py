@@ -332,6 +332,19 @@ def test_plan_and_run_names():
         assert set(experiment.PRESETS[scale]) == set(PRESET)
 
 
+def test_cli_rejects_runs_it_would_not_do():
+    parse = cli.build_parser().parse_args
+    with pytest.raises(ValueError, match="--seeds"):
+        experiment.cli_runs(parse(["run", "lm", "--scale", "ci", "--setting", "b", "--seeds", "-3", "--out", "x"]))
+    with pytest.raises(ValueError, match="--repetition-penalty"):
+        experiment.cli_runs(parse(["run", "lm", "--scale", "ci", "--repetition-penalty", "2", "--out", "x"]))
+    with pytest.raises(ValueError, match="settings"):
+        experiment.plan(experiment.PRESETS["ci"], settings=("z",))
+    runs = experiment.cli_runs(parse(["run", "lm", "--scale", "ci", "--setting", "c", "--repetition-penalty", "2",
+                                      "--seeds", "3", "--out", "x"]))
+    assert runs == [("c", 2.0, 0), ("c", 2.0, 1), ("c", 2.0, 2)]
+
+
 def test_cli_accepts_the_papers_command():
     args = cli.build_parser().parse_args(
         ["run", "lm", "--scale", "paper", "--model", "facebook/opt-125m", "--setting", "b", "--seeds", "5",

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import lm, loop
-from .._checks import check_choice, check_int
+from .._checks import check_choice, check_int, check_positive
 
 SETTINGS = {"b": {"epochs": 5, "original_fraction": 0.0}, "c": {"epochs": 10, "original_fraction": 0.1}}
 # Setting b's repetition-penalty ablation: the paper's 2.0, and the 3.0 that its released code hard-codes.
@@ -146,7 +146,7 @@ def plan(preset: dict, settings=("b", "c"), seeds: int | None = None, ablation: 
     """The runs of the chapter: ``(setting, repetition_penalty, seed)`` for each setting and seed, and the
     repetition-penalty ablations of setting b (:data:`ABLATION_PENALTIES`)."""
     seeds = check_int("seeds", preset["seeds"] if seeds is None else seeds, 1)
-    runs = [(s, 1.0, k) for s in settings for k in range(seeds)]
+    runs = [(check_choice("settings", s, SETTINGS), 1.0, k) for s in settings for k in range(seeds)]
     if ablation and "b" in settings:
         runs += [("b", p, k) for p in ABLATION_PENALTIES for k in range(preset["ablation_seeds"])]
     return runs
@@ -182,10 +182,19 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> None:
+    runs = cli_runs(args)  # checked before the model loads
+    env = setup(PRESETS[args.scale], model=args.model, progress=args.progress)
+    run_all(env, PRESETS[args.scale], args.out, runs, progress=args.progress, detailed=args.progress)
+
+
+def cli_runs(args) -> list[tuple[str, float, int]]:
+    """The runs the command line asks for: :func:`plan` for ``--setting all``, else one setting and penalty."""
     preset = PRESETS[args.scale]
-    env = setup(preset, model=args.model, progress=args.progress)
+    seeds = check_int("--seeds", preset["seeds"] if args.seeds is None else args.seeds, 1)
     if args.setting == "all":
-        runs = plan(preset, seeds=args.seeds)
-    else:
-        runs = [(args.setting, args.repetition_penalty, k) for k in range(args.seeds or preset["seeds"])]
-    run_all(env, preset, args.out, runs, progress=args.progress, detailed=args.progress)
+        if args.repetition_penalty != 1.0:
+            raise ValueError(f"--repetition-penalty needs --setting b or c: --setting all runs setting b with "
+                             f"the penalties {ABLATION_PENALTIES} itself")
+        return plan(preset, seeds=seeds)
+    penalty = check_positive("--repetition-penalty", args.repetition_penalty)
+    return [(args.setting, penalty, k) for k in range(seeds)]
