@@ -138,8 +138,8 @@ def test_kmeans_separates_distant_clusters_and_seeds_on_data_points():
 def test_l2_distance_closed_form():
     one = gmm.mixture([1.0], [[0.0]], [[[1.0]]])
     shifted = gmm.mixture([1.0], [[1.5]], [[[1.0]]])
-    # ||N(0, 1) - N(m, 1)||^2 = (1 - exp(-m^2 / 4)) / sqrt(pi)
-    expected = np.sqrt((1.0 - np.exp(-1.5**2 / 4)) / np.sqrt(np.pi))
+    # int (N(0, 1) - N(m, 1))^2 = (1 - exp(-m^2 / 4)) / sqrt(pi): the squared distance, with no root
+    expected = (1.0 - np.exp(-1.5**2 / 4)) / np.sqrt(np.pi)
     assert gmm.l2_distance(one, shifted) == pytest.approx(expected, rel=1e-12)
     assert gmm.l2_distance(TRUTH, TRUTH) == pytest.approx(0.0, abs=1e-7)
     runs = experiment.runs_of(TRUTH, 3)
@@ -147,12 +147,20 @@ def test_l2_distance_closed_form():
     assert gmm.l2_distance(TRUTH, experiment.ONE_BLOB) == pytest.approx(gmm.l2_distance(experiment.ONE_BLOB, TRUTH))
 
 
+def test_l2_distance_of_a_narrow_blob_is_its_self_overlap():
+    # int N(x; mu, S)^2 dx = 1 / (4 pi sqrt(det S)) in 2-D: a component of std 0.01 far from a unit blob
+    # dominates the distance (the official run's last generation: std 0.010-0.011, distance ~536, not ~20).
+    narrow = gmm.mixture([1.0], [[8.0, 0.0]], [np.eye(2) * 1e-4])
+    expected = 1 / (4 * np.pi * 1e-4) + 1 / (4 * np.pi)
+    assert gmm.l2_distance(narrow, experiment.ONE_BLOB) == pytest.approx(expected, rel=1e-6)
+
+
 def test_l2_distance_matches_numerical_integration():
     grid = np.linspace(-9, 9, 721)
     xx, yy = np.meshgrid(grid, grid)
     points = np.stack([xx.ravel(), yy.ravel()], axis=-1)
     gap = np.exp(gmm.score_samples(TRUTH, points)) - np.exp(gmm.score_samples(experiment.ONE_BLOB, points))
-    numeric = np.sqrt((gap**2).sum() * (grid[1] - grid[0]) ** 2)
+    numeric = (gap**2).sum() * (grid[1] - grid[0]) ** 2
     assert gmm.l2_distance(TRUTH, experiment.ONE_BLOB) == pytest.approx(numeric, rel=1e-4)
 
 
@@ -176,12 +184,15 @@ def test_chains_records_the_measures():
     history = experiment.chains(TRUTH, 200, 3, 3, n_components=1)
     assert history["l2"].shape == (4, 3) and history["covariance"].shape == (4, 3, 2, 2)
     assert np.all((history["tail_mass"] >= 0) & (history["tail_mass"] <= 1))
-    assert np.all(history["l2"][0] > 0.05)  # one Gaussian cannot be two: the expressivity error
+    best_single = gmm.mixture([1.0], [TRUTH["weights"] @ TRUTH["means"]], [gmm.mixture_covariance(TRUTH)])
+    floor = gmm.l2_distance(best_single, TRUTH)  # one Gaussian cannot be two: the expressivity error
+    assert np.all(history["l2"][0] > floor / 2)
 
 
 def test_cli_run_and_resume(tmp_path, monkeypatch):
     tiny = {"n_samples": 50, "n_runs": 2, "n_generations": 2, "variant_generations": 2, "sizes": [40], "size_runs": 2,
-            "size_generations": 2, "accumulate_samples": 30, "accumulate_generations": 2}
+            "size_generations": 2, "accumulate_samples": 30, "accumulate_generations": 2, "drift_runs": 3,
+            "drift_generations": 2}
     monkeypatch.setitem(experiment.PRESETS, "ci", tiny)
     args = ["run", "gmm", "--scale", "ci", "--out", str(tmp_path), "--no-progress"]
     assert cli.main(args) == 0
@@ -216,3 +227,12 @@ def test_cli_run_and_resume(tmp_path, monkeypatch):
 def test_bad_input_raises_value_error_naming_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_shrinkage_only_lowers_the_log_determinant_at_the_wishart_rate():
+    shrunk = experiment.shrinkage_only(TRUTH, 300, 1000)
+    assert shrunk["covariances"].shape == (301, 2, 2, 2) and shrunk["weights"].shape == (301, 2)
+    np.testing.assert_allclose(shrunk["covariances"][0], TRUTH["covariances"] + 1e-6 * np.eye(2))
+    np.testing.assert_array_equal(shrunk["means"][300], TRUTH["means"])
+    drop = np.linalg.slogdet(shrunk["covariances"][300])[1] - np.linalg.slogdet(TRUTH["covariances"])[1]
+    np.testing.assert_allclose(drop, -10 * 300 / 1000, atol=1e-4)  # 10 g / N in 2-D, the floor aside

@@ -247,10 +247,11 @@ def _overlap(a, b) -> np.ndarray:
 
 
 def l2_distance(model_a, model_b) -> np.ndarray:
-    """The L2 distance ``sqrt(int (p_a - p_b)^2 dx)`` between two mixtures, in closed form (broadcast over runs)."""
+    """The paper's L2 distance between two mixtures, ``int (p_a - p_b)^2 dx`` (squared: no root, as the official
+    code computes it), in closed form and broadcast over runs."""
     a, b = _check_model(model_a, name="model_a"), _check_model(model_b, name="model_b")
     squared = _overlap(a, a) + _overlap(b, b) - 2.0 * _overlap(a, b)
-    return np.sqrt(np.maximum(squared, 0.0))
+    return np.maximum(squared, 0.0)
 
 
 def mixture_covariance(model) -> np.ndarray:

@@ -23,13 +23,13 @@ SNAPSHOTS = (0, 50, 100, 150, 200, 350, 2000)  # the paper's scatter panels
 PRESETS = {
     "ci": {"n_samples": 1000, "n_runs": 8, "n_generations": 150, "variant_generations": 60,
            "sizes": [250, 1000], "size_runs": 8, "size_generations": 150,
-           "accumulate_samples": 500, "accumulate_generations": 25},
+           "accumulate_samples": 500, "accumulate_generations": 25, "drift_runs": 256, "drift_generations": 25},
     "book": {"n_samples": 1000, "n_runs": 8, "n_generations": 2050, "variant_generations": 350,
              "sizes": [500, 1000, 10000], "size_runs": 8, "size_generations": 350,
-             "accumulate_samples": 500, "accumulate_generations": 60},
+             "accumulate_samples": 500, "accumulate_generations": 60, "drift_runs": 256, "drift_generations": 25},
     "paper": {"n_samples": 1000, "n_runs": 20, "n_generations": 2050, "variant_generations": 2050,
               "sizes": [500, 1000, 10000, 50000, 200000], "size_runs": 10, "size_generations": 2050,
-              "accumulate_samples": 1000, "accumulate_generations": 200},
+              "accumulate_samples": 1000, "accumulate_generations": 200, "drift_runs": 1024, "drift_generations": 25},
 }
 
 
@@ -55,6 +55,18 @@ def measures(truth: dict, seed: int = 0):
     return measure
 
 
+def shrinkage_only(fit: dict, n_generations: int, n_samples: int) -> dict:
+    """``fit`` at generations ``0 .. n_generations`` if only the Wishart shrinkage acted: each covariance's
+    eigenvalues multiplied by ``exp(-5 g / N)`` (the log-determinant falls by ``10 g / N`` in 2-D) plus EM's floor
+    ``reg_covar``, weights and centres fixed. Every array gains a leading generation axis."""
+    g = np.arange(n_generations + 1, dtype=float)
+    covariances = np.asarray(fit["covariances"], dtype=float)
+    factor = np.exp(-5.0 * g / n_samples).reshape((-1,) + (1,) * covariances.ndim)
+    return {"weights": np.broadcast_to(fit["weights"], g.shape + np.shape(fit["weights"])),
+            "means": np.broadcast_to(fit["means"], g.shape + np.shape(fit["means"])),
+            "covariances": covariances * factor + EM["reg_covar"] * np.eye(covariances.shape[-1])}
+
+
 def chains(truth: dict, n_samples: int, n_runs: int, n_generations: int, *, n_components: int = 2,
            policy: str = "replace", original_fraction: float = 0.0, seed: int = 0, folder=None,
            progress: bool = False) -> loop.History:
@@ -72,7 +84,8 @@ def experiments(preset: dict) -> dict:
     runs = {"two": (TWO_GAUSSIANS, p["n_samples"], p["n_runs"], p["n_generations"], {}),
             "one_component": (TWO_GAUSSIANS, p["n_samples"], p["n_runs"], p["variant_generations"],
                               {"n_components": 1}),
-            "blob": (ONE_BLOB, p["n_samples"], p["n_runs"], p["variant_generations"], {})}
+            "blob": (ONE_BLOB, p["n_samples"], p["n_runs"], p["variant_generations"], {}),
+            "drift": (TWO_GAUSSIANS, p["n_samples"], p["drift_runs"], p["drift_generations"], {})}
     for policy in ("replace", "accumulate"):
         runs[policy] = (TWO_GAUSSIANS, p["accumulate_samples"], p["n_runs"], p["accumulate_generations"],
                         {"policy": policy})
