@@ -1,5 +1,8 @@
+import itertools
+
 import numpy as np
 import pytest
+from scipy import stats
 
 from collapsebook import discrete
 
@@ -54,11 +57,14 @@ def test_resample_matches_sample_then_fit_in_distribution():
     assert abs(shortcut - explicit) <= 5 * np.sqrt(2 * p * (1 - p) / n_chains)
 
 
-def test_trajectories_shape_and_start():
+def test_trajectories_start_with_the_fit_of_generation_0():
+    """Row g is generation g's fit: row 0 already fits M = 50 points drawn from q (on the 1/50 grid, unbiased)."""
     laws = discrete.trajectories(LAW, 50, 7, 11, np.random.default_rng(6))
     assert laws.shape == (8, 11, 5)
-    np.testing.assert_array_equal(laws[0], np.broadcast_to(LAW, (11, 5)))
+    np.testing.assert_allclose(laws * 50, np.round(laws * 50), atol=1e-9)  # q itself (2.0, 0.5) is off the grid
     np.testing.assert_allclose(laws.sum(axis=-1), 1.0)
+    first = discrete.trajectories(LAW, 50, 0, 20_000, np.random.default_rng(12))[0]
+    assert np.all(np.abs(first.mean(axis=0) - LAW) <= 4 * np.sqrt(LAW * (1 - LAW) / 50 / 20_000))
 
 
 def test_absorption_lands_on_state_k_with_probability_q_k():
@@ -66,16 +72,79 @@ def test_absorption_lands_on_state_k_with_probability_q_k():
     state, time = discrete.absorption(LAW, 20, n, np.random.default_rng(7))
     frequency = np.bincount(state, minlength=5) / n
     assert np.all(np.abs(frequency - LAW) <= 4 * np.sqrt(LAW * (1 - LAW) / n))
-    assert time.min() >= 1
+    assert time.min() >= 0
 
 
-def test_absorption_time_matches_the_diffusion_approximation_for_two_states():
-    n, m = 20_000, 50
-    _, time = discrete.absorption([0.7, 0.3], m, n, np.random.default_rng(8))
-    expected = -2 * m * (0.7 * np.log(0.7) + 0.3 * np.log(0.3))
-    assert discrete.expected_absorption_time([0.7, 0.3], m) == pytest.approx(expected)
-    # 4 standard errors plus the O(1/M) relative error of the diffusion approximation
-    assert abs(time.mean() - expected) <= 4 * time.std() / np.sqrt(n) + 2 * expected / m
+def test_absorption_time_is_the_first_generation_whose_fit_is_a_point_mass():
+    """tau = 0 when generation 0's sample is already constant: always from a point mass, and for q = (0.9, 0.1)
+    and M = 2 with probability 0.9^2 + 0.1^2 = 0.82 (binomial proportion, 4 standard errors)."""
+    state, time = discrete.absorption([0.0, 1.0, 0.0], 30, 100, np.random.default_rng(13))
+    assert np.all(time == 0) and np.all(state == 1)
+    n = 20_000
+    _, time = discrete.absorption([0.9, 0.1], 2, n, np.random.default_rng(14))
+    assert abs((time == 0).mean() - 0.82) <= 4 * np.sqrt(0.82 * 0.18 / n)
+    assert 1 - discrete.absorption_survival([0.9, 0.1], 2, 0)[0] == pytest.approx(0.82)
+
+
+def count_vector_chain(q, m):
+    """Reference for the exact law: the full chain on count vectors (multinomial transitions), restricted to its
+    transient states (two or more states occupied). Returns the law of generation 0 and the transient block Q."""
+    q = np.asarray(q)
+    vectors = np.array([np.bincount(c, minlength=q.size)
+                        for c in itertools.combinations_with_replacement(range(q.size), m)])
+    step = np.array([stats.multinomial.pmf(vectors, m, c / m) for c in vectors])
+    transient = vectors.max(axis=1) < m
+    return stats.multinomial.pmf(vectors, m, q)[transient], step[np.ix_(transient, transient)]
+
+
+@pytest.mark.parametrize("q, m", [([0.6, 0.3, 0.1], 6), (LAW, 4), ([0.5, 0.5], 9)])
+def test_exact_law_matches_the_fundamental_matrix_of_the_chain_on_count_vectors(q, m):
+    """One state at a time (the package) against all count vectors at once: P(tau > g) = a Q^g 1,
+    E[tau] = a N 1 and E[tau^2] = a (2 N^2 - N) 1 with N = (I - Q)^-1."""
+    start, block = count_vector_chain(q, m)
+    fundamental = np.linalg.inv(np.eye(len(block)) - block)
+    survival = [start @ np.linalg.matrix_power(block, g) @ np.ones(len(block)) for g in range(12)]
+    np.testing.assert_allclose(discrete.absorption_survival(q, m, 11), survival, atol=1e-12)
+    mean = start @ fundamental.sum(axis=1)
+    second = start @ (2 * fundamental @ fundamental - fundamental).sum(axis=1)
+    moments = discrete.absorption_time_moments(q, m)
+    assert moments["mean"] == pytest.approx(mean, rel=1e-10)
+    assert moments["variance"] == pytest.approx(second - mean**2, rel=1e-10)
+
+
+def test_simulated_absorption_time_has_the_exact_law():
+    """40,000 chains at M = 10: the mean of tau is within 4 standard errors of the exact mean, and 4 standard errors
+    are below half a generation, so a time counted one generation late or early fails. The empirical survival is
+    within the DKW bound (false alarm < 1e-5) of the exact one at every generation."""
+    n, m = 40_000, 10
+    _, time = discrete.absorption(LAW, m, n, np.random.default_rng(15))
+    exact = discrete.absorption_time_moments(LAW, m)
+    se = np.sqrt(exact["variance"] / n)
+    assert 4 * se < 0.5
+    assert abs(time.mean() - exact["mean"]) <= 4 * se, (time.mean(), exact["mean"], se)
+    generations = np.arange(time.max() + 1)
+    empirical = (time[None, :] > generations[:, None]).mean(axis=1)
+    dkw = np.sqrt(np.log(2 / 1e-5) / (2 * n))
+    assert np.abs(empirical - discrete.absorption_survival(LAW, m, time.max())).max() <= dkw
+    assert time.var() == pytest.approx(exact["variance"], rel=0.1)  # sample variance: ~2 % s.e. here
+
+
+@pytest.mark.parametrize("m", [10, 100, 1000])
+def test_diffusion_approximation_approaches_the_exact_mean(m):
+    """Relative error below log(M) / M (measured: 0.10, 0.014, 0.0018), and the -1 of the book's numbering."""
+    exact = discrete.absorption_time_moments(LAW, m)["mean"]
+    diffusion = discrete.diffusion_absorption_time(LAW, m)
+    assert diffusion == pytest.approx(-2 * m * np.sum((1 - LAW) * np.log(1 - LAW)) - 1)
+    assert abs(diffusion / exact - 1) < np.log(m) / m
+
+
+def test_exact_law_edge_cases():
+    assert discrete.absorption_time_moments([0.0, 1.0], 5) == {"mean": 0.0, "variance": 0.0}
+    assert discrete.absorption_time_moments(LAW, 1) == {"mean": 0.0, "variance": 0.0}
+    assert discrete.diffusion_absorption_time([1.0, 0.0], 5) == 0.0
+    np.testing.assert_allclose(discrete.count_transitions(4).sum(axis=1), 1.0)
+    survival = discrete.absorption_survival(LAW, 20, 200)
+    assert survival[0] == pytest.approx(1 - np.sum(LAW**20)) and np.all(np.diff(survival) <= 0)
 
 
 def test_absorption_reports_chains_that_did_not_finish():
@@ -104,7 +173,10 @@ def test_family_plugs_into_the_loop_contract():
     (lambda: discrete.family(0), "n_states"),
     (lambda: discrete.trajectories(LAW, 10, 3, 0, np.random.default_rng()), "n_chains"),
     (lambda: discrete.absorption([1.2, -0.2], 10, 5, np.random.default_rng()), "q must have"),
-    (lambda: discrete.expected_absorption_time(LAW, 0), "n_samples"),
+    (lambda: discrete.diffusion_absorption_time(LAW, 0), "n_samples"),
+    (lambda: discrete.absorption_time_moments(LAW, 0), "n_samples"),
+    (lambda: discrete.absorption_survival(LAW, 10, -1), "n_generations"),
+    (lambda: discrete.count_transitions(0), "n_samples"),
 ])
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):

@@ -7,6 +7,7 @@ Arrays of probabilities have the state on their last axis; leading axes are inde
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from ._checks import check_int, check_probabilities
 from .loop import Family
@@ -64,30 +65,36 @@ def resample(p, n_samples: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def trajectories(q, n_samples: int, n_generations: int, n_chains: int, rng: np.random.Generator) -> np.ndarray:
-    """Fitted laws of ``n_chains`` independent replace chains from ``q``: shape ``(n_generations + 1, n_chains, K)``."""
+    """Fitted laws of generations ``0 .. n_generations`` of ``n_chains`` replace chains from ``q``.
+
+    Generation 0 fits ``n_samples`` points drawn from ``q``; each later one fits ``n_samples`` points drawn
+    from the fit before. Shape ``(n_generations + 1, n_chains, K)``.
+    """
     q = check_probabilities("q", q)
     n_generations = check_int("n_generations", n_generations, 0)
-    p = np.broadcast_to(q, (check_int("n_chains", n_chains, 1), q.size)).copy()
-    out = [p]
-    for _ in range(n_generations):
+    p = np.broadcast_to(q, (check_int("n_chains", n_chains, 1), q.size))
+    out = []
+    for _ in range(n_generations + 1):
         p = resample(p, n_samples, rng)
         out.append(p)
     return np.stack(out)
 
 
 def absorption(q, n_samples: int, n_chains: int, rng: np.random.Generator, max_generations: int = 1_000_000):
-    """Run ``n_chains`` replace chains from ``q`` until each is a delta distribution.
+    """Run ``n_chains`` replace chains from ``q`` until each fit is a delta distribution.
 
-    Returns ``(state, time)``: the state each chain was absorbed in and the generation it happened at.
-    Only the chains not yet absorbed are simulated, so the cost falls as chains finish.
+    Returns ``(state, time)``: the state each chain was absorbed in and its absorption time ``tau``, the first
+    generation whose fit is a point mass (generation 0 fits the ``n_samples`` points drawn from ``q``, so
+    ``tau >= 0``; ``tau + 1`` fits were made, the paper's generation ``n = tau + 1``). Only the chains not yet
+    absorbed are simulated, so the cost falls as chains finish.
     """
     q = check_probabilities("q", q)
     n_chains = check_int("n_chains", n_chains, 1)
     state = np.full(n_chains, -1)
     time = np.zeros(n_chains, dtype=np.int64)
     alive = np.arange(n_chains)
-    p = np.broadcast_to(q, (n_chains, q.size)).copy()
-    for g in range(1, check_int("max_generations", max_generations, 1) + 1):
+    p = np.broadcast_to(q, (n_chains, q.size))
+    for g in range(check_int("max_generations", max_generations, 1)):
         if alive.size == 0:
             break
         p = resample(p, n_samples, rng)
@@ -105,11 +112,68 @@ def miss_probability(q, n_samples: int) -> np.ndarray:
     return (1.0 - np.asarray(q, dtype=float)) ** check_int("n_samples", n_samples, 1)
 
 
-def expected_absorption_time(q, n_samples: int) -> float:
-    """Diffusion approximation of the mean absorption time (Littler 1975): ``-2M * sum (1-q_k) log(1-q_k)``.
+# ---- the exact law of the absorption time, one state at a time --------------------------------------------
 
-    Accurate to ``O(1/M)`` relative error; it grows linearly in the sample size ``M``.
+def count_transitions(n_samples: int) -> np.ndarray:
+    """Transition matrix of one state's count under refitting: ``P[i, j] = Binomial(M, i / M)`` at ``j``.
+
+    A state with ``i`` of the ``M`` samples has probability ``i / M`` in the fit, so its count in the next
+    generation is binomial; the other states need not be known (lumping them is exact).
+    """
+    m = check_int("n_samples", n_samples, 1)
+    counts_ = np.arange(m + 1)
+    return stats.binom.pmf(counts_[None, :], m, counts_[:, None] / m)
+
+
+def _first_counts(q, n_samples: int) -> np.ndarray:
+    """Law of each state's count in generation 0 (``M`` draws from ``q``): shape ``(K, M + 1)``."""
+    return stats.binom.pmf(np.arange(n_samples + 1)[None, :], n_samples, q[:, None])
+
+
+def absorption_survival(q, n_samples: int, n_generations: int) -> np.ndarray:
+    """Exact ``P(tau > g)`` for generations ``g = 0 .. n_generations`` (``tau`` as in :func:`absorption`).
+
+    The chain is absorbed when one state holds all ``M`` samples; these events are disjoint across states, so
+    ``P(tau <= g) = sum_k P(count_k = M at generation g)``, each from the ``M + 1``-state chain of
+    :func:`count_transitions`.
+    """
+    q = check_probabilities("q", q)
+    m = check_int("n_samples", n_samples, 1)
+    law, step = _first_counts(q, m), count_transitions(m)
+    survival = []
+    for _ in range(check_int("n_generations", n_generations, 0) + 1):
+        survival.append(1.0 - law[:, m].sum())
+        law = law @ step
+    return np.clip(np.array(survival), 0.0, 1.0)
+
+
+def absorption_time_moments(q, n_samples: int) -> dict:
+    """Exact mean and variance of ``tau`` (as in :func:`absorption`) from the fundamental matrix.
+
+    For one state's count, ``Q`` is the transition block between the transient counts ``1 .. M - 1`` and
+    ``N = (I - Q)^-1`` counts the expected visits. State ``k`` fixes from count ``j`` with probability
+    ``h_j = j / M`` (a martingale), and the chain is unabsorbed exactly when the state that will fix has not yet:
+    ``E[tau] = sum_k a_k N h`` and ``E[tau^2] = sum_k a_k (2 N^2 - N) h``, with ``a_k`` the law of state ``k``'s
+    count in generation 0. Returns ``{"mean": ..., "variance": ...}``.
+    """
+    q = check_probabilities("q", q)
+    m = check_int("n_samples", n_samples, 1)
+    if m == 1:  # one sample is always a point mass
+        return {"mean": 0.0, "variance": 0.0}
+    start = _first_counts(q, m)[:, 1:m].sum(axis=0)  # the K states' generation-0 laws, summed
+    identity_minus_q = np.eye(m - 1) - count_transitions(m)[1:m, 1:m]
+    visits = np.linalg.solve(identity_minus_q, np.arange(1, m) / m)  # N h
+    visits_squared = np.linalg.solve(identity_minus_q, visits)       # N^2 h
+    mean = float(start @ visits)
+    return {"mean": mean, "variance": float(start @ (2 * visits_squared - visits)) - mean**2}
+
+
+def diffusion_absorption_time(q, n_samples: int) -> float:
+    """Diffusion approximation of ``E[tau]`` (Littler 1975): ``-2M * sum (1-q_k) log(1-q_k) - 1``.
+
+    The diffusion counts the draws from ``q`` until a point mass, ``tau + 1`` of them (hence the ``- 1``; 0 for
+    a point mass ``q``). Its relative error is ``O(log(M) / M)``; it grows linearly in the sample size ``M``.
     """
     q = check_probabilities("q", q)
     terms = np.where(q < 1.0, (1.0 - q) * np.log(np.where(q < 1.0, 1.0 - q, 1.0)), 0.0)
-    return float(-2.0 * check_int("n_samples", n_samples, 1) * terms.sum())
+    return max(float(-2.0 * check_int("n_samples", n_samples, 1) * terms.sum()) - 1.0, 0.0)

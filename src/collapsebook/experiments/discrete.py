@@ -9,13 +9,15 @@ from .. import discrete, loop
 # The law of chapter 1: two rare states, the last one with probability 1/100.
 LAW = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
 
+# exact_size / exact_chains: the small sample size whose exact law of the absorption time is computed from all
+# count vectors, and the chains simulated there (enough for 4 standard errors of the mean to be < 1/2 generation).
 PRESETS = {
     "ci": {"n_samples": 100, "n_chains": 2000, "absorption_sizes": [10, 20, 50, 100],
-           "loop_chains": 200, "loop_generations": 60},
+           "exact_size": 10, "exact_chains": 20_000, "loop_chains": 200, "loop_generations": 60},
     "book": {"n_samples": 100, "n_chains": 10000, "absorption_sizes": [10, 20, 50, 100, 200, 500],
-             "loop_chains": 500, "loop_generations": 200},
+             "exact_size": 10, "exact_chains": 100_000, "loop_chains": 500, "loop_generations": 200},
     "paper": {"n_samples": 100, "n_chains": 100000, "absorption_sizes": [10, 20, 50, 100, 200, 500, 1000],
-              "loop_chains": 1000, "loop_generations": 400},
+              "exact_size": 10, "exact_chains": 1_000_000, "loop_chains": 1000, "loop_generations": 400},
 }
 
 
