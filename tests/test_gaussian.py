@@ -177,6 +177,8 @@ def test_log_generations():
 # ---- closed forms --------------------------------------------------------------------------------------
 
 def test_theory_closed_forms_constant_m():
+    """Generation g is the paper's n = g + 1 (its first fit is n = 1): E[sigma^2] = (1 - 1/M)^n for the MLE and
+    Var(X^(n+1)) = 1 + n / M for the unbiased estimator, with n = g + 1 fits so far."""
     m, n = 100, np.arange(11)
     unbiased, mle = gaussian.theory(10, m), gaussian.theory(10, m, "mle")
     np.testing.assert_allclose(unbiased["variance"], 1.0)
@@ -215,18 +217,54 @@ def test_std_ratio_mean():
     assert gaussian.std_ratio_mean(5, "mle") == pytest.approx(gaussian.std_ratio_mean(5) * np.sqrt(4 / 5))
 
 
+CLOSED_FORMS = ("variance", "std", "mean_error", "sample_variance", "w2_squared")
+
+
+def per_chain(mean, std):
+    """Per-chain values whose means over chains estimate each closed form of :func:`gaussian.theory` (N(0, 1))."""
+    return {"variance": std**2, "std": std, "mean_error": mean**2, "sample_variance": mean**2 + std**2,
+            "w2_squared": metrics.w2_gaussian_1d(mean, std, 0.0, 1.0, squared=True)}
+
+
+def assert_closed_forms_to_the_generation(mean, std, g, n_samples, estimator, z=4.5, resolution=12.0):
+    """The means over chains of generation g's fits match every closed form at g within z standard errors, and
+    some closed form moves by more than ``resolution`` standard errors from g to g - 1 and to g + 1, so fits
+    counted one generation early or late fail. z = 4.5 over 5 forms: a false alarm has probability 3e-5."""
+    exact = gaussian.theory(g + 1, n_samples, estimator)
+    shifts = []
+    for key, values in per_chain(mean, std).items():
+        se = values.std(ddof=1) / np.sqrt(values.size)
+        assert abs(values.mean() - exact[key][g]) <= z * se, (key, values.mean(), exact[key][g], se)
+        shifts.append(np.abs(exact[key][[g - 1, g + 1]] - exact[key][g]) / se)
+    assert np.max(shifts, axis=0).min() > resolution, shifts  # for each direction, one form resolves the shift
+
+
+@pytest.mark.parametrize("n_samples", [10, [8, 16, 32, 64]])
 @pytest.mark.parametrize("estimator", gaussian.ESTIMATORS)
-def test_theory_against_simulation(estimator):
-    """Means over 20,000 chains at n << M match every closed form within z = 4 standard errors."""
-    m, n, k = 50, 4, 20_000
-    run = gaussian.simulate(k, n, m, estimator, np.random.default_rng(8))
-    th = gaussian.theory(n, m, estimator)
-    mean, std = run["mean"][-1], run["std"][-1]
-    assert_mean_close(std**2, th["variance"][-1])
-    assert_mean_close(std, th["std"][-1])
-    assert_mean_close(mean**2, th["mean_error"][-1])
-    assert_mean_close(mean**2 + std**2, th["sample_variance"][-1])
-    assert_mean_close(metrics.w2_gaussian_1d(mean, std, 0, 1, squared=True), th["w2_squared"][-1])
+def test_shortcut_matches_every_closed_form_to_the_generation(estimator, n_samples):
+    """Generation 2 of 100,000 shortcut chains (the paper's n = 3: three fits) against the closed forms."""
+    sizes = n_samples if np.ndim(n_samples) == 0 else n_samples[:3]  # M_0 .. M_2; theory needs M_3 too
+    run = gaussian.simulate(100_000, 2, sizes, estimator, np.random.default_rng(8))
+    assert_closed_forms_to_the_generation(run["mean"][2], run["std"][2], 2, n_samples, estimator)
+
+
+@pytest.mark.parametrize("estimator", gaussian.ESTIMATORS)
+def test_loop_matches_every_closed_form_to_the_generation(estimator):
+    """The same through the package loop (sample M points, fit): generation 2 of 50,000 chains of M = 10."""
+    data = np.random.default_rng(16).standard_normal((50_000, 10))
+    history = loop.run(gaussian.family(estimator), data, 2, seed=16, sample_axis=1, progress=False)
+    assert_closed_forms_to_the_generation(history["mean"][2], history["std"][2], 2, 10, estimator)
+
+
+def test_generation_0_fits_the_original_sample():
+    """Generation 0 is one fit: its mean is N(0, 1/M) and its variance sigma^2 chi2_(M-1) / (M - ddof), exactly
+    (KS tests at level 1e-5); with no fit yet (mean 0, sd 1) or two fits these tests reject."""
+    m, k = 10, 20_000
+    for estimator in gaussian.ESTIMATORS:
+        run = gaussian.simulate(k, 0, m, estimator, np.random.default_rng(17))
+        assert stats.kstest(run["mean"][0], stats.norm(0, 1 / np.sqrt(m)).cdf).pvalue > 1e-5
+        scaled = run["std"][0] ** 2 * (m - gaussian.ddof(estimator))
+        assert stats.kstest(scaled, stats.chi2(m - 1).cdf).pvalue > 1e-5
 
 
 def test_relative_variance_and_log_law():

@@ -8,7 +8,6 @@ and the d-dimensional Gaussian (``dimension_<d>.npz``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -124,11 +123,5 @@ def _cached(folder, name: str, config: dict, compute) -> dict:
     arrays = compute()
     tmp = path.with_name(f".partial_{name}.npz")
     np.savez(tmp, **arrays)
-    tmp.replace(path)
-    return arrays
-    arrays = compute()
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".partial_{name}.npz")
-    np.savez(tmp, config=json.dumps(config), **arrays)
     tmp.replace(path)
     return arrays
