@@ -44,6 +44,66 @@ def test_original_fraction_keeps_that_share_of_original_points(fraction, kept):
     assert history["n_original"][1:].tolist() == [kept] * 4
 
 
+def labelled_family():
+    """Generation g samples points all labelled g + 1 (one more than the largest label it trained on); original
+    points are negative, so every training set shows which blocks it holds (see :func:`blocks`)."""
+    return loop.Family(fit=lambda data, rng: {"label": np.array(max(data.max(), 0.0) + 1)},
+                       sample=lambda model, n, rng: np.full(n, model["label"]))
+
+
+def blocks(model, train, g):
+    """How many points of each block the training set holds (label 0: original data), and distinct originals."""
+    originals = train[train < 0]
+    return {"blocks": np.bincount(np.maximum(train, 0).astype(int), minlength=8),
+            "n_originals": originals.size, "distinct_originals": np.unique(originals).size}
+
+
+def run_labelled(policy, n_generations=4, n_original=10, **kwargs):
+    return loop.run(labelled_family(), -np.arange(1.0, n_original + 1), n_generations, policy=policy,
+                    measure=blocks, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("policy, expected", [
+    ("replace", [[10, 0, 0, 0, 0], [0, 10, 0, 0, 0], [0, 0, 10, 0, 0], [0, 0, 0, 10, 0], [0, 0, 0, 0, 10]]),
+    ("accumulate", [[10, 0, 0, 0, 0], [10, 10, 0, 0, 0], [10, 10, 10, 0, 0], [10, 10, 10, 10, 0],
+                    [10, 10, 10, 10, 10]]),
+])
+def test_training_sets_hold_exactly_the_documented_blocks(policy, expected):
+    """Generation g trains on D0 (g = 0), then on S_g (replace) or D0 + S_1 + ... + S_g (accumulate): no block
+    dropped, duplicated or taken from another generation."""
+    history = run_labelled(policy)
+    np.testing.assert_array_equal(history["blocks"][:, :5], expected)
+    assert history["blocks"][:, 5:].sum() == 0
+
+
+def test_original_fraction_draws_distinct_original_points_into_every_block():
+    replace = run_labelled("replace", n_original=20, original_fraction=0.2)
+    np.testing.assert_array_equal(replace["blocks"][1:, 0], 4)
+    np.testing.assert_array_equal(replace["blocks"][1:, 1:5], 16 * np.eye(4))
+    np.testing.assert_array_equal(replace["distinct_originals"], replace["n_originals"])  # without replacement
+    accumulate = run_labelled("accumulate", n_original=20, original_fraction=0.2)
+    assert accumulate["n_originals"].tolist() == [20, 24, 28, 32, 36]  # D0 and 4 kept points in each block
+
+
+def test_accumulate_subsample_draws_uniformly_from_the_whole_pool_without_replacement():
+    """Generation 3 subsamples 1,000 of the 4,000 pooled points: each of the 4 blocks gives a hypergeometric count,
+    mean 250, s.d. 11.9; 5 s.d. bound. The 1,000 originals drawn are distinct."""
+    history = run_labelled("accumulate-subsample", n_generations=3, n_original=1000)
+    sd = np.sqrt(1000 * 0.25 * 0.75 * 3000 / 3999)
+    assert np.all(np.abs(history["blocks"][3, :4] - 250) <= 5 * sd), history["blocks"][3]
+    assert history["blocks"][3].sum() == 1000
+    np.testing.assert_array_equal(history["distinct_originals"], history["n_originals"])
+
+
+def test_each_generation_samples_with_its_own_random_stream():
+    """Generation g's new points are the first draws of generation_rng(seed, g): no stream reused or shifted."""
+    family = loop.Family(fit=lambda data, rng: {}, sample=lambda model, n, rng: rng.random(n))
+    history = loop.run(family, np.zeros(5), 4, seed=3, progress=False,
+                       measure=lambda model, train, g: {"train": train.copy()})
+    for g in range(1, 5):
+        np.testing.assert_array_equal(history["train"][g], loop.generation_rng(3, g).random(5))
+
+
 def test_sample_size_schedule_is_followed():
     history = loop.run(marked_family(), np.arange(5.0), 4, n_samples=lambda g: 5 * 2**g, progress=False)
     assert history["n_train"].tolist() == [5, 10, 20, 40, 80]
