@@ -347,7 +347,7 @@ def test_plan_and_run_names():
 
 
 def test_cli_rejects_runs_it_would_not_do():
-    parse = cli.build_parser().parse_args
+    parse = cli.parse
     with pytest.raises(ValueError, match="--seeds"):
         experiment.cli_runs(parse(["run", "lm", "--scale", "ci", "--setting", "b", "--seeds", "-3", "--out", "x"]))
     with pytest.raises(ValueError, match="--repetition-penalty"):
@@ -360,7 +360,7 @@ def test_cli_rejects_runs_it_would_not_do():
 
 
 def test_cli_accepts_the_papers_command():
-    args = cli.build_parser().parse_args(
+    args = cli.parse(
         ["run", "lm", "--scale", "paper", "--model", "facebook/opt-125m", "--setting", "b", "--seeds", "5",
          "--out", "runs/lm", "--resume"])
     assert (args.model, args.setting, args.seeds, args.resume) == ("facebook/opt-125m", "b", 5, True)

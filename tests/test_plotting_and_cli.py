@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -57,3 +60,49 @@ def test_cli_lists_every_experiment_and_runs_discrete(tmp_path, capsys):
 def test_cli_rejects_an_unknown_experiment():
     with pytest.raises(SystemExit):
         cli.main(["run", "nonsense", "--out", "x"])
+
+
+@pytest.mark.parametrize("experiment", ["discrete", "gaussian", "gmm"])
+def test_cli_help_of_a_numpy_experiment_loads_no_torch(experiment):
+    probe = (f"import sys\nfrom collapsebook import cli\ntry:\n    cli.main(['run', '{experiment}', '--help'])\n"
+             "except SystemExit:\n    pass\nprint('torch' in sys.modules, 'transformers' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "--scale" in result.stdout and result.stdout.strip().endswith("False False")
+
+
+def test_cli_lists_every_experiment_with_its_docstring(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    listing = " ".join(capsys.readouterr().out.split())
+    for name in cli.experiment_names():
+        assert f"{name} {cli.summary(name)[:30]}" in listing
+
+
+def test_cli_default_scale_follows_the_environment(monkeypatch, capsys):
+    monkeypatch.setenv("COLLAPSEBOOK_SCALE", "ci")
+    with pytest.raises(SystemExit):
+        cli.main(["run", "discrete", "--help"])
+    assert "now ci" in capsys.readouterr().out
+
+
+def test_cli_prints_an_error_in_one_line_and_a_traceback_only_with_debug(tmp_path, monkeypatch, capsys):
+    from collapsebook.experiments import discrete as experiment
+
+    def failing(args):
+        raise ValueError("n_chains must be at least 1, got 0")
+
+    monkeypatch.setattr(experiment, "main", failing)
+    args = ["run", "discrete", "--scale", "ci", "--out", str(tmp_path / "a"), "--no-progress"]
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "n_chains must be at least 1" in err and "Traceback" not in err
+    with pytest.raises(ValueError, match="n_chains"):
+        cli.main(args + ["--resume", "--debug"])
+
+
+def test_cli_refuses_an_out_that_is_a_file(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("not a folder")
+    assert cli.main(["run", "gmm", "--scale", "ci", "--out", str(target)]) == 2
+    assert "is a file" in capsys.readouterr().err

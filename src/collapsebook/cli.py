@@ -1,47 +1,85 @@
 """``python -m collapsebook run EXPERIMENT --scale S --out DIR [--resume]``: long runs whose results the
 chapters load. Each module in :mod:`collapsebook.experiments` is one experiment: its docstring is the help,
 ``add_arguments(parser)`` adds its options and ``main(args)`` runs it, writing into ``args.out``.
+
+Only the chosen experiment is imported (``run discrete --help`` loads neither torch nor transformers), and an
+error prints one line naming the problem (``--debug`` prints the traceback too).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import pkgutil
 import sys
 from pathlib import Path
 
-from . import experiments
-from .scale import SCALES
+from . import experiments, scale
 
 
 def experiment_names() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(experiments.__path__) if not m.name.startswith("_"))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def summary(name: str) -> str:
+    """The first line of an experiment's docstring, read from its source without importing it."""
+    source = Path(experiments.__path__[0], f"{name}.py").read_text()
+    return (ast.get_docstring(ast.parse(source)) or name).strip().split("\n")[0]
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The command line; only the experiment ``chosen`` (if any) is imported, for its own options."""
     parser = argparse.ArgumentParser(prog="python -m collapsebook", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run an experiment and save its history")
     runs = run.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
     for name in experiment_names():
-        module = importlib.import_module(f"{experiments.__name__}.{name}")
-        sub = runs.add_parser(name, help=(module.__doc__ or name).strip().split("\n")[0])
-        sub.add_argument("--scale", choices=SCALES, default="paper", help="preset sizes (default: paper)")
-        sub.add_argument("--out", type=Path, required=True, help="folder for the results")
-        sub.add_argument("--resume", action="store_true", help="continue a run saved in --out")
-        sub.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
-        module.add_arguments(sub)
-        sub.set_defaults(main=module.main)
+        sub = runs.add_parser(name, help=summary(name), description=summary(name))
+        if name == chosen:
+            _add_run_options(sub, importlib.import_module(f"{experiments.__name__}.{name}"))
     return parser
 
 
+def _add_run_options(sub: argparse.ArgumentParser, module) -> None:
+    sub.add_argument("--scale", choices=scale.SCALES, default=scale.current(),
+                     help=f"preset sizes (default: ${scale.ENV_VAR}, else {scale.DEFAULT}; now %(default)s)")
+    sub.add_argument("--out", type=Path, required=True, help="folder for the results")
+    sub.add_argument("--resume", action="store_true", help="continue a run saved in --out")
+    sub.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+    sub.add_argument("--debug", action="store_true", help="on an error, print its full traceback")
+    module.add_arguments(sub)
+    sub.set_defaults(main=module.main)
+
+
+def chosen_experiment(argv: list[str]) -> str | None:
+    """The experiment named right after ``run`` in ``argv``, if it is one."""
+    words = [a for a in argv if not a.startswith("-")]
+    if len(words) >= 2 and words[0] == "run" and words[1] in experiment_names():
+        return words[1]
+    return None
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """``argv`` parsed with the options of the experiment it names."""
+    return build_parser(chosen_experiment(argv)).parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(sys.argv[1:] if argv is None else list(argv))
+    if args.out.exists() and not args.out.is_dir():
+        print(f"error: --out {args.out} is a file, not a folder", file=sys.stderr)
+        return 2
     if args.out.exists() and any(args.out.iterdir()) and not args.resume:
         print(f"error: --out {args.out} already holds results; pass --resume to continue them", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    args.main(args)
+    try:
+        args.main(args)
+    except (ValueError, TypeError, OSError, RuntimeError) as error:
+        if args.debug:
+            raise
+        print(f"error: {error} (--debug shows where)", file=sys.stderr)
+        return 1
     print(f"results in {args.out}")
     return 0
