@@ -1,7 +1,8 @@
 """Chapter 1: a categorical law refitted to its own samples. The fit is exact (empirical frequencies), so the
 only error is the sampling error, and the chain is absorbed in a delta distribution (Wright-Fisher drift).
 
-Arrays of probabilities have the state on their last axis; leading axes are independent chains.
+Arrays of probabilities have the state on their last axis; leading axes are independent chains. Generation 0
+fits the ``M`` points drawn from the original law ``q``; the paper numbers the fits from 1 (its ``n = g + 1``).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ variance: ``"unbiased"`` (ddof = 1, the theorem's) and ``"mle"`` (ddof = 0, ``np
 notebook). One-dimensional data have their samples on the last axis, ``(..., M)``; d-dimensional data on the
 second-to-last, ``(..., M, d)``; leading axes are independent chains. Generation ``g``'s model is the fit to
 generation ``g``'s training data; generation 0 fits the original data, and generation ``g`` holds ``M_g`` points.
+The paper numbers the fits from 1: its ``(mu_n, sigma_n)`` is generation ``g = n - 1`` here.
 """
 
 from __future__ import annotations
@@ -171,7 +172,9 @@ def theory(n_generations: int, n_samples, estimator: str = "unbiased", std: floa
     ``sample_variance`` = Var of a point drawn from model g (over all the randomness) and ``w2_squared`` =
     E[W2(N(mu_g, sigma_g**2), N(mu, std**2))**2]. For the unbiased estimator and a constant ``M``:
     ``variance = std**2``, ``sample_variance = std**2 (1 + (g + 1) / M)`` and ``w2_squared`` is about
-    ``1.5 std**2 (g + 1) / M`` while ``g << M``, growing without bound; for the MLE ``w2_squared -> 2 std**2``.
+    ``1.5 std**2 (g + 1) / M`` while ``g << M``, growing without bound; for the MLE ``variance = std**2
+    (1 - 1/M)**(g + 1)`` and ``w2_squared -> 2 std**2``. These are the paper's formulas at its ``n = g + 1``
+    (``sample_variance`` is its ``Var(X^n)``, the variance of the data that model ``g`` generates).
     """
     sizes = sample_sizes(n_samples, n_generations)
     var0 = check_positive("std", std) ** 2
