@@ -15,7 +15,7 @@ def per_chain_loop(q, m, n_chains, rng):
     """The reference: one chain at a time, one multinomial draw per generation."""
     states, times = [], []
     for _ in range(n_chains):
-        p, t = np.asarray(q), 0
+        p, t = np.asarray(q), -1  # generation 0 is the first fit: tau counts the fits after it
         while p.max() < 1.0:
             p = rng.multinomial(m, p) / m
             t += 1

@@ -227,7 +227,8 @@ def dequantise_gguf(gguf, folder) -> Path:
         tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, **options)
         quantised = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **options)
     config = quantised.config
-    del config.quantization_config  # the weights below are plain float32 tensors
+    if hasattr(config, "quantization_config"):  # transformers >= 5 records the GGUF origin there
+        del config.quantization_config  # the weights below are plain float32 tensors
     model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(quantised.state_dict())
     _save_atomically(model, tokenizer, folder)
