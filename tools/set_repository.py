@@ -1,6 +1,6 @@
 """Set the book's repository URL, kept in one place (_config.yml), and rewrite what derives from it: every
 chapter's Colab install cell and the links in the README and the book's pages. Usage: ``python tools/set_repository.py https://github.com/OWNER/REPO``
-(``make set-repository URL=...`` also re-pairs the notebooks)."""
+(``make set-repository URL=...`` also remakes the readers' notebooks)."""
 
 from __future__ import annotations
 
@@ -37,10 +37,10 @@ def main(url: str) -> None:
     CONFIG.write_text(URL_LINE.sub(lambda m: m.group(1) + url, CONFIG.read_text()))
     command = install_command(*repository())
     for chapter in sorted((ROOT / "notebooks").glob("*.md")):
-        chapter.write_text(INSTALL.sub(command, chapter.read_text()))
+        chapter.write_text(INSTALL.sub(command, chapter.read_text()).replace(old_url, url))
     for page in pages_naming_the_repository():
         page.write_text(page.read_text().replace(old_url, url))
-    print(f"repository set to {url}; run `make sync` to update the .ipynb twins")
+    print(f"repository set to {url}; run `make notebooks` to remake the readers' notebooks")
 
 
 if __name__ == "__main__":

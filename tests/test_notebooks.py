@@ -1,0 +1,196 @@
+"""The notebooks readers open (tools/notebooks.py): plain Jupyter Markdown made from the MyST chapters, current."""
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import notebooks as tool  # noqa: E402
+
+CHAPTERS = tool.chapters()
+SOURCE_URL = "https://github.com/OWNER/REPO/blob/main"
+MYST = re.compile(r"\{[a-z:-]+\}`|^(```|:::)\{|^:[a-z-]+:|^\+\+\+|^\(\w[\w-]*\)=$", re.MULTILINE)
+
+MYST_CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# 7. A chapter
+
+As {footcite:t}`shumailov2024collapse` showed, see also {footcite:p}`dempster1977em,shumailov2024collapse`
+and {func}`collapsebook.loop.run`; the exercise {ref}`on sizes <ex-sizes>` has more.
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+SEED = 0
+```
+
+```{code-cell} ipython3
+:tags: [remove-cell]
+
+assert SEED == 0
+```
+
+:::{admonition} What the paper did
+:class: note
+
+| a | b |
+| --- | --- |
+:::
+
+## Exercises
+
+```{exercise}
+:label: ex-first
+
+First?
+```
+
+```{solution} ex-first
+:class: dropdown
+
+Because.
+
+~~~python
+print("a fenced block inside a solution")
+~~~
+```
+
+```{exercise}
+:label: ex-sizes
+
+Sizes?
+```
+
+```{solution} ex-sizes
+:class: dropdown
+
+Larger.
+```
+
+## References
+
+```{footbibliography}
+```
+"""
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    path = tmp_path_factory.mktemp("chapter") / "07_example.md"
+    path.write_text(MYST_CHAPTER)
+    return tool.outputs(path, SOURCE_URL)
+
+
+def reader_and_student(outputs):
+    reader, student = outputs.values()
+    return reader, student
+
+
+def markdown(notebook):
+    return "\n\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+def test_citations_become_author_year_text_with_a_reference_list(converted):
+    text = markdown(reader_and_student(converted)[0])
+    assert "As Shumailov et al. (2024) showed" in text
+    assert "(Dempster et al., 1977; Shumailov et al., 2024)" in text
+    references = text.split("## References")[1]
+    assert references.index("Shumailov, I.") < references.index("Dempster, A. P.")  # order of first citation
+    assert "https://doi.org/10.1038/s41586-024-07566-y" in references
+
+
+def test_exercises_are_numbered_per_chapter_and_solutions_are_cells_of_their_own(converted):
+    reader, _ = reader_and_student(converted)
+    tagged = [(c.metadata.get("tags", []), c.source) for c in reader.cells if c.cell_type == "markdown"]
+    exercises = [s for tags, s in tagged if tags == ["exercise"]]
+    solutions = [s for tags, s in tagged if tags == ["solution"]]
+    assert [e.split("**")[1] for e in exercises] == ["Exercise 7.1.", "Exercise 7.2."]
+    assert solutions[0].startswith("#### Solution to exercise 7.1") and "~~~python" in solutions[0]
+    assert solutions[1].startswith("#### Solution to exercise 7.2")
+    assert "the exercise on sizes (exercise 7.2)" in markdown(reader)
+
+
+def test_boxes_api_names_and_checks_read_as_plain_jupyter(converted):
+    reader, _ = reader_and_student(converted)
+    text = markdown(reader)
+    assert "**What the paper did**" in text and "`collapsebook.loop.run`" in text
+    assert not MYST.search(text), MYST.search(text)
+    check = [c for c in reader.cells if c.cell_type == "code" and "check" in c.metadata.get("tags", [])]
+    assert len(check) == 1 and check[0].source.startswith(tool.CHECK_TITLE)
+    assert check[0].metadata["jupyter"]["source_hidden"] and check[0].metadata["cellView"] == "form"
+    parameters = [c for c in reader.cells if c.metadata.get("tags") == ["parameters"]]
+    assert len(parameters) == 1 and "SEED = 0" in parameters[0].source
+
+
+def test_student_copy_is_the_reader_notebook_without_solutions(converted):
+    reader, student = reader_and_student(converted)
+    assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
+    kept = [c for c in reader.cells if "solution" not in c.metadata.get("tags", [])]
+    assert [c.source for c in student.cells] == [c.source for c in kept]
+
+
+def test_unknown_myst_is_refused_not_copied(tmp_path):
+    path = tmp_path / "08_x.md"
+    path.write_text(MYST_CHAPTER.replace("{func}`collapsebook.loop.run`", "{term}`collapse`"))
+    with pytest.raises(ValueError, match="role"):
+        tool.outputs(path, SOURCE_URL)
+    path.write_text(MYST_CHAPTER.replace("```{exercise}\n:label: ex-first", "```{figure} a.png\n:label: ex-first"))
+    with pytest.raises(ValueError, match="directive"):
+        tool.outputs(path, SOURCE_URL)
+
+
+def test_conversion_is_deterministic(converted, tmp_path):
+    path = tmp_path / "07_example.md"
+    path.write_text(MYST_CHAPTER)
+    again = tool.outputs(path, SOURCE_URL)
+    assert [tool.render(n) for n in again.values()] == [tool.render(n) for n in converted.values()]
+
+
+def test_committed_notebooks_are_current():
+    assert tool.main(["--check"]) == 0, "run `make notebooks`"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_reader_notebook_has_no_myst_and_one_cell_per_solution(chapter):
+    reader = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
+    assert not MYST.search(markdown(reader)), MYST.search(markdown(reader))
+    exercises = [c for c in reader.cells if "exercise" in c.metadata.get("tags", [])]
+    solutions = [c for c in reader.cells if "solution" in c.metadata.get("tags", [])]
+    assert exercises and len(solutions) == len(exercises)
+    number = int(chapter.name[:2])
+    assert [e.source.split("**")[1] for e in exercises] == [f"Exercise {number}.{k}." for k in
+                                                             range(1, len(exercises) + 1)]
+    student = nbformat.read(chapter.parent / "student" / chapter.with_suffix(".ipynb").name, as_version=4)
+    assert len(student.cells) == len(reader.cells) - len(solutions)
+
+
+LIVE = [c for c in CHAPTERS if "live_frontend()" in c.read_text()]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("chapter", LIVE, ids=lambda p: p.stem)
+def test_the_live_frontend_branch_runs_and_builds_its_widgets(chapter, monkeypatch):
+    """What Colab and Jupyter run (nbval and the book run the static branch): widgets built, no error."""
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("JPY_SESSION_NAME", str(chapter.with_suffix(".ipynb")))  # as a Jupyter server names it
+    monkeypatch.setenv("COLLAPSEBOOK_SCALE", "ci")
+    notebook = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(chapter.parent)}}).execute()
+    widgets = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widgets or "widgets.interact" not in chapter.read_text()
