@@ -52,3 +52,11 @@ def test_pick_needs_every_scale():
         scale.pick({"ci": 1}, "ci")
     with pytest.raises(ValueError, match="scale"):
         scale.pick(presets, "gpu")
+
+
+def test_is_preset_says_in_one_line_when_the_checks_are_skipped(capsys):
+    presets = {"ci": {"n": 1}, "book": {"n": 2}, "paper": {"n": 3}}
+    assert scale.is_preset({"n": 2}, presets) and capsys.readouterr().out == ""
+    assert not scale.is_preset({"n": 4}, presets)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "skipped" in out

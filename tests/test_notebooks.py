@@ -194,3 +194,34 @@ def test_the_live_frontend_branch_runs_and_builds_its_widgets(chapter, monkeypat
     widgets = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
                if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert widgets or "widgets.interact" not in chapter.read_text()
+
+
+# A reader's edit of each chapter's parameters (the course guide invites them): other sizes than any preset.
+READER_EDITS = {
+    "01_discrete": 'P = {**P, "n_chains": 500, "absorption_sizes": [10, 30, 60], "loop_generations": 30}',
+    "02_gaussian": 'P = {**P, "sizes": [50, 500], "n_chains": 200}',
+    "03_gmm": 'P = {**P, "n_runs": 4, "n_generations": 90, "sizes": [300, 1000], "drift_runs": 32}',
+    "04_vae": 'P = {**P, "n_generations": 2, "policy_generations": 1}',
+    "05_language_models": 'P = {**P, "n_generations": 1, "seeds": 1}',
+}
+
+
+def run_with_edit(path: Path, edit: str):
+    """Execute a reader's notebook at ci scale with ``edit`` run right after its parameters cell."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    where = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    notebook.cells.insert(where + 1, nbformat.v4.new_code_cell(edit))
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return notebook
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_a_reader_can_change_the_parameters(chapter, monkeypatch):
+    monkeypatch.setenv("COLLAPSEBOOK_SCALE", "ci")
+    notebook = run_with_edit(chapter.with_suffix(".ipynb"), READER_EDITS[chapter.stem])
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    assert printed.count("the page's checks, sized for those, are skipped") == 1

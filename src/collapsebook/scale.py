@@ -28,3 +28,14 @@ def pick(presets: dict, scale: str | None = None):
     if missing:
         raise ValueError(f"presets must define every scale {SCALES}; missing {missing}")
     return presets[scale]
+
+
+def is_preset(params: dict, presets: dict) -> bool:
+    """True when ``params`` equal one scale's preset. The chapters' checks are sized for the presets (their
+    powers and tolerances were worked out there), so a chapter runs them only then; otherwise this says so in
+    one line and returns False."""
+    if any(params == presets[s] for s in SCALES if s in presets):
+        return True
+    print("Your parameters differ from every preset (ci, book, paper): the page's checks, sized for those, "
+          "are skipped.")
+    return False
