@@ -1,9 +1,10 @@
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from collapsebook import discrete, loop
+from collapsebook import discrete, gaussian, loop
 
 LAW = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
 
@@ -214,3 +215,92 @@ def test_claim_folder_records_the_config_once_and_refuses_another(tmp_path):
     with pytest.raises(ValueError, match="other settings"):
         loop.claim_folder(tmp_path / "run", {"seed": 2, "sizes": (10, 20)})
     loop.claim_folder(tmp_path / "run", {"seed": 2}, name="other.json")  # another record in the same folder
+
+
+# ---- accumulate through running statistics (families with update / fit_state) against refitting the pool ----
+
+def refit_only(family):
+    """The same family without its running statistics: accumulate then refits the whole pool."""
+    return dataclasses.replace(family, update=None, fit_state=None)
+
+
+def gaussian_chains(shape=(30, 20), seed=1):
+    return np.random.default_rng(seed).normal(3.0, 2.0, shape)
+
+
+@pytest.mark.parametrize("family, data", [
+    (gaussian.family("unbiased"), gaussian_chains()),
+    (gaussian.family("mle"), gaussian_chains()),
+    (gaussian.family("unbiased", multivariate=True), gaussian_chains((30, 20, 3))),
+], ids=["1d-unbiased", "1d-mle", "3d"])
+def test_running_moments_fit_what_refitting_the_pool_fits(family, data):
+    kwargs = dict(policy="accumulate", original_fraction=0.25, n_samples=lambda g: 10 + g, seed=5, sample_axis=1,
+                  progress=False)
+    running = loop.run(family, data, 12, **kwargs)
+    refit = loop.run(refit_only(family), data, 12, **kwargs)
+    assert running.keys() == refit.keys()
+    np.testing.assert_array_equal(running["n_train"], refit["n_train"])
+    for key in running.keys():
+        np.testing.assert_allclose(running[key], refit[key], rtol=1e-12, atol=1e-13, err_msg=key)
+    assert not np.array_equal(running["mean"][-1], running["mean"][0])  # the chains moved: a real comparison
+
+
+def test_running_counts_fit_exactly_what_refitting_the_pool_fits():
+    kwargs = dict(policy="accumulate", original_fraction=0.1, seed=2, sample_axis=1, progress=False)
+    running = loop.run(discrete.family(5), chains_data(), 10, **kwargs)
+    refit = loop.run(refit_only(discrete.family(5)), chains_data(), 10, **kwargs)
+    np.testing.assert_array_equal(running["p"], refit["p"])
+
+
+def test_accumulate_with_running_statistics_fits_each_block_once():
+    """With update/fit_state the loop never refits the pool: fit runs once (generation 0), update once a block."""
+    calls = {"fit": 0, "update": 0}
+
+    def counted(name, fn):
+        return lambda *args: calls.__setitem__(name, calls[name] + 1) or fn(*args)
+
+    family = gaussian.family()
+    family = dataclasses.replace(family, fit=counted("fit", family.fit), update=counted("update", family.update))
+    history = loop.run(family, gaussian_chains(), 6, policy="accumulate", sample_axis=1, progress=False)
+    assert calls == {"fit": 1, "update": 7}
+    assert history["n_train"].tolist() == [20 * (g + 1) for g in range(7)]
+
+
+@pytest.mark.parametrize("family, data", [
+    (gaussian.family(), gaussian_chains()),
+    (gaussian.family(multivariate=True), gaussian_chains((30, 20, 2))),
+    (discrete.family(5), chains_data()),
+], ids=["gaussian", "gaussian-2d", "discrete"])
+def test_resumed_running_statistics_equal_an_uninterrupted_run_bit_for_bit(tmp_path, family, data):
+    kwargs = dict(policy="accumulate", original_fraction=0.1, sample_axis=1, seed=4, progress=False)
+    whole = loop.run(family, data, 9, **kwargs)
+    loop.run(family, data, 4, checkpoint_dir=tmp_path, **kwargs)  # stopped after generation 4
+    resumed = loop.run(family, data, 9, checkpoint_dir=tmp_path, **kwargs)
+    for key in whole.keys():
+        np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
+
+
+def test_the_pool_keeps_every_block_through_growth_and_a_wider_dtype():
+    """Integer originals, then float samples of growing sizes: the refitted pool is D0 + S1 + ... + Sg."""
+    family = loop.Family(fit=lambda data, rng: {"label": np.array(max(data.max(), 0.0) + 1)},
+                         sample=lambda model, n, rng: np.full(n, float(model["label"])))
+    history = loop.run(family, -np.arange(1, 4), 5, policy="accumulate", n_samples=lambda g: 2**g,
+                       measure=lambda model, train, g: {"train": np.pad(train, (0, 80 - train.size))}, progress=False)
+    expected = np.concatenate([[-1, -2, -3]] + [np.full(2**g, g) for g in range(1, 6)])
+    np.testing.assert_array_equal(history["train"][-1][: expected.size], expected)
+    assert history["train"].dtype == float
+
+
+def test_a_family_cannot_change_the_pool_it_is_fitted_to():
+    def fit_in_place(data, rng):
+        data *= 0
+        return {}
+
+    family = loop.Family(fit=fit_in_place, sample=lambda model, n, rng: rng.random(n))
+    with pytest.raises(ValueError, match="read-only"):
+        loop.run(family, np.ones(4), 2, policy="accumulate", progress=False)
+
+
+def test_update_without_fit_state_is_refused():
+    with pytest.raises(ValueError, match="fit_state"):
+        loop.Family(fit=lambda d, r: {}, sample=lambda m, n, r: np.zeros(n), update=lambda s, b: s)

@@ -46,12 +46,22 @@ def sample(p, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def family(n_states: int) -> Family:
-    """The categorical family for :func:`collapsebook.loop.run` (data: integer samples, model ``{"p": ...}``)."""
+    """The categorical family for :func:`collapsebook.loop.run` (data: integer samples on the last axis, model
+    ``{"p": ...}``). Its running statistics are the counts of each state, so ``policy="accumulate"`` adds each
+    new block's counts and never keeps the pool (same fit, exactly)."""
     n_states = check_int("n_states", n_states, 1)
     return Family(
         fit=lambda data, rng: {"p": fit(data, n_states)},
         sample=lambda model, n, rng: sample(model["p"], n, rng),
+        update=lambda total, block: _add_counts(total, block, n_states),
+        fit_state=lambda total, rng: {"p": total / total.sum(axis=-1, keepdims=True)},
     )
+
+
+def _add_counts(total, block, n_states: int) -> np.ndarray:
+    """``total`` (None before the first block) plus the counts of each state in ``block``."""
+    block_counts = counts(block, n_states)
+    return block_counts if total is None else total + block_counts
 
 
 def resample(p, n_samples: int, rng: np.random.Generator) -> np.ndarray:

@@ -74,19 +74,57 @@ def sample_multivariate(mean, cov, n: int, rng: np.random.Generator) -> np.ndarr
     return mean[..., None, :] + np.einsum("...ij,...nj->...ni", factor, rng.standard_normal(shape))
 
 
+def merge_moments(moments, samples) -> dict:
+    """Running moments of all the samples seen so far, with ``samples`` (``(..., M, d)``) merged in.
+
+    ``moments`` (None before the first samples) holds ``count``, ``mean`` ``(..., d)`` and ``m2`` ``(..., d, d)``,
+    the sums of products of deviations from the mean; they merge block by block (Chan, Golub & LeVeque 1979):
+    with ``delta`` the difference of the two means, ``m2 = m2_a + m2_b + delta delta^T n_a n_b / n``. This is
+    how the accumulate policy fits a pool of ``(g + 1) M`` points at the cost of one block.
+    """
+    samples = np.asarray(samples, dtype=float)
+    mean = samples.mean(axis=-2)
+    centred = samples - mean[..., None, :]
+    block = {"count": samples.shape[-2], "mean": mean, "m2": np.einsum("...mi,...mj->...ij", centred, centred)}
+    if moments is None:
+        return block
+    count = moments["count"] + block["count"]
+    delta = block["mean"] - moments["mean"]
+    weight = moments["count"] * block["count"] / count
+    return {"count": count, "mean": moments["mean"] + delta * (block["count"] / count),
+            "m2": moments["m2"] + block["m2"] + delta[..., :, None] * delta[..., None, :] * weight}
+
+
+def fit_moments(moments, estimator: str = "unbiased") -> dict:
+    """The fit of :func:`fit_multivariate` from running moments (:func:`merge_moments`): ``{"mean", "cov"}``."""
+    check_int("n_samples (the count of moments)", moments["count"], moments["mean"].shape[-1] + 1)
+    return {"mean": moments["mean"], "cov": moments["m2"] / (moments["count"] - ddof(estimator))}
+
+
 def family(estimator: str = "unbiased", multivariate: bool = False) -> Family:
     """The Gaussian family for :func:`collapsebook.loop.run` on arrays of chains (use ``sample_axis=1``).
 
     1-D data have shape ``(chains, M)`` and models ``{"mean", "std"}``; with ``multivariate=True`` data have
-    shape ``(chains, M, d)`` and models ``{"mean", "cov"}``.
+    shape ``(chains, M, d)`` and models ``{"mean", "cov"}``. Its running statistics are the moments of
+    :func:`merge_moments`, so ``policy="accumulate"`` never keeps the pool (same fit up to rounding).
     """
     check_choice("estimator", estimator, ESTIMATORS)
     if multivariate:
         return Family(fit=lambda data, rng: fit_multivariate(np.moveaxis(data, 1, -2), estimator),
                       sample=lambda model, n, rng: np.moveaxis(
-                          sample_multivariate(model["mean"], model["cov"], n, rng), -2, 1))
+                          sample_multivariate(model["mean"], model["cov"], n, rng), -2, 1),
+                      update=lambda moments, block: merge_moments(moments, np.moveaxis(block, 1, -2)),
+                      fit_state=lambda moments, rng: fit_moments(moments, estimator))
     return Family(fit=lambda data, rng: fit(np.moveaxis(data, 1, -1), estimator),
-                  sample=lambda model, n, rng: np.moveaxis(sample(model["mean"], model["std"], n, rng), -1, 1))
+                  sample=lambda model, n, rng: np.moveaxis(sample(model["mean"], model["std"], n, rng), -1, 1),
+                  update=lambda moments, block: merge_moments(moments, np.moveaxis(block, 1, -1)[..., None]),
+                  fit_state=lambda moments, rng: _fit_moments_1d(moments, estimator))
+
+
+def _fit_moments_1d(moments, estimator: str) -> dict:
+    """:func:`fit_moments` for one dimension, as :func:`fit` returns it: ``{"mean", "std"}``."""
+    model = fit_moments(moments, estimator)
+    return {"mean": model["mean"][..., 0], "std": np.sqrt(model["cov"][..., 0, 0])}
 
 
 # ---- many replace chains at once, from the laws of the sample mean and variance ------------------------

@@ -9,6 +9,10 @@ generated blocks ``S1 .. Sg`` (see the introduction, "generational data"):
 - ``"accumulate-subsample"``: a fixed-size random subsample of that pool (Kazdan et al. 2024).
 
 ``original_fraction`` keeps a random share of original points in every new block (the paper's 10 % setting).
+A family whose fit depends on its data only through running sufficient statistics (counts, means, sums of
+squares) can say so with ``update`` and ``fit_state``; ``"accumulate"`` then merges each new block into them
+and never holds the pool, so it costs what ``"replace"`` costs. Other families refit on the pool, which grows in
+place (no copy of the whole pool per generation).
 Randomness comes only from :func:`generation_rng`, derived from ``(seed, generation)``, so a run that is
 interrupted and resumed from its checkpoint folder ends bit-for-bit equal to an uninterrupted one.
 """
@@ -33,12 +37,28 @@ POLICIES = ("replace", "accumulate", "accumulate-subsample")
 @dataclass(frozen=True)
 class Family:
     """A model family for the loop. ``to_arrays``/``from_arrays`` (default: the model is a dict of arrays)
-    turn a model into named arrays for the history and the checkpoint, and back."""
+    turn a model into named arrays for the history and the checkpoint, and back.
+
+    Optional, together: ``update(state, block) -> state`` merges a block of data (points along the loop's
+    ``sample_axis``) into running sufficient statistics (``state`` is None before the first block), and
+    ``fit_state(state, rng) -> model`` fits from them, equal to ``fit`` on all the merged data up to rounding.
+    """
 
     fit: Callable[[np.ndarray, np.random.Generator], Any]
     sample: Callable[[Any, int, np.random.Generator], np.ndarray]
     to_arrays: Callable[[Any], Mapping[str, np.ndarray]] = dict
     from_arrays: Callable[[Mapping[str, np.ndarray]], Any] = dict
+    update: Callable[[Any, np.ndarray], Any] | None = None
+    fit_state: Callable[[Any, np.random.Generator], Any] | None = None
+
+    def __post_init__(self):
+        if (self.update is None) != (self.fit_state is None):
+            raise ValueError("update and fit_state must be given together (or neither)")
+
+    @property
+    def incremental(self) -> bool:
+        """Whether the family fits from running statistics (``update`` and ``fit_state``)."""
+        return self.update is not None
 
 
 def generation_rng(seed: int, generation: int) -> np.random.Generator:
@@ -107,26 +127,29 @@ def run(
     config = {"seed": seed, "policy": policy, "original_fraction": original_fraction, "sample_axis": sample_axis}
     generation_rng(seed, 0)  # validates the seed before any work
 
-    history, model, generated = History(), None, []
+    history, model = History(), None
+    training = _training_set(family, policy, sample_axis, measure)
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if folder is not None:
-        history, model, generated = _resume(folder, config, family, policy)
+        history, model = _resume(folder, config, family, training, data)
     for g in trange(len(history), n_generations + 1, desc="generations", disable=not progress):
         rng = generation_rng(seed, g)
         if g == 0:
-            train = data
+            block = None
+            training.add(data)
+            model, train = family.fit(data, rng), data
         else:
-            new = _new_block(family, model, data, schedule(g), original_fraction, rng, sample_axis)
-            generated = generated + [new] if policy != "replace" else [new]
-            train = _training_set(policy, data, generated, schedule(g), rng, sample_axis)
-        model = family.fit(train, rng)
+            block = _new_block(family, model, data, schedule(g), original_fraction, rng, sample_axis)
+            training.add(block)
+            model, train = training.fit(family, schedule(g), rng)
         arrays = family.to_arrays(model)
-        record = {"generation": g, "n_train": train.shape[sample_axis], **arrays}
+        n_train = training.n_train if train is None else train.shape[sample_axis]
+        record = {"generation": g, "n_train": n_train, **arrays}
         if measure is not None:
             record.update(measure(model, train, g))
         history.records.append(record)
         if folder is not None:
-            _save_generation(folder, g, generated[-1] if g else None, arrays, record)
+            _save_generation(folder, g, block, arrays, record)
     return History(history.records[: n_generations + 1])
 
 
@@ -153,13 +176,77 @@ def _new_block(family, model, original, n, fraction, rng, axis):
     return kept if sampled is None else np.concatenate([kept, sampled], axis=axis)
 
 
-def _training_set(policy, original, generated, n, rng, axis):
+def _training_set(family, policy, axis, measure):
+    """Where generation g's training set is kept: the newest block (replace), running statistics (accumulate
+    with an incremental family and no ``measure``, which needs the pool itself) or the growing pool."""
     if policy == "replace":
-        return generated[-1]
-    pool = np.concatenate([original, *generated], axis=axis)
-    if policy == "accumulate":
-        return pool
-    return np.take(pool, rng.choice(pool.shape[axis], min(n, pool.shape[axis]), replace=False), axis=axis)
+        return _Newest()
+    if policy == "accumulate" and family.incremental and measure is None:
+        return _Running(family.update, axis)
+    return _Pool(axis, subsample=policy == "accumulate-subsample")
+
+
+class _Newest:
+    """Replace: the training set is the newest block."""
+
+    def __init__(self):
+        self.block = None
+
+    def add(self, block):
+        self.block = block
+
+    def fit(self, family, n, rng):
+        return family.fit(self.block, rng), self.block
+
+
+class _Running:
+    """Accumulate through the family's running statistics: each block is merged once, the pool is never held."""
+
+    def __init__(self, update, axis):
+        self.update, self.axis, self.state, self.n_train = update, axis, None, 0
+
+    def add(self, block):
+        self.state = self.update(self.state, block)
+        self.n_train += block.shape[self.axis]
+
+    def fit(self, family, n, rng):
+        """The model fitted from the running statistics, and no training set (the pool is not kept)."""
+        return family.fit_state(self.state, rng), None
+
+
+class _Pool:
+    """Accumulate: ``D0 + S1 + ... + Sg`` in a buffer that doubles along ``axis`` when full, so a block is
+    copied once when it arrives instead of the whole pool every generation. With ``subsample``, the training
+    set is ``n`` pooled points drawn without replacement."""
+
+    def __init__(self, axis, subsample):
+        self.axis, self.subsample, self.buffer, self.size = axis, subsample, None, 0
+
+    def add(self, block):
+        n, dtype = block.shape[self.axis], block.dtype if self.buffer is None else np.result_type(self.buffer, block)
+        if self.buffer is None or dtype != self.buffer.dtype or self.size + n > self.buffer.shape[self.axis]:
+            self._grow(block.shape, dtype, self.size + n)
+        self._part(self.buffer, self.size, self.size + n)[...] = block
+        self.size += n
+
+    def fit(self, family, n, rng):
+        """The model fitted to the pool (or to ``n`` points of it), and that training set."""
+        pool = self._part(self.buffer, 0, self.size)
+        pool.flags.writeable = False  # the pool outlives this fit: a family must not change its training set
+        if self.subsample:
+            pool = np.take(pool, rng.choice(self.size, min(n, self.size), replace=False), axis=self.axis)
+        return family.fit(pool, rng), pool
+
+    def _grow(self, block_shape, dtype, needed):
+        capacity = max(needed, 0 if self.buffer is None else 2 * self.buffer.shape[self.axis])
+        shape = block_shape[: self.axis] + (capacity,) + block_shape[self.axis + 1:]
+        buffer = np.empty(shape, dtype=dtype)
+        if self.buffer is not None:
+            self._part(buffer, 0, self.size)[...] = self._part(self.buffer, 0, self.size)
+        self.buffer = buffer
+
+    def _part(self, array, start, stop):
+        return array[(slice(None),) * self.axis + (slice(start, stop),)]
 
 
 # ---- checkpoints: one .npz per finished generation (new block, model, record) and the run's config ----
@@ -204,19 +291,20 @@ def claim_folder(folder, config: Mapping, name: str = "config.json") -> Path:
     return folder
 
 
-def _resume(folder: Path, config: dict, family: Family, policy: str):
+def _resume(folder: Path, config: dict, family: Family, training, data):
+    """The history of the finished generations in ``folder`` and the last one's model; their blocks are added to
+    ``training`` in order, one file at a time, as the uninterrupted run added them."""
     claim_folder(folder, config)
-    history, model_arrays, generated = History(), None, []
+    history, model_arrays = History(), None
     for expected, path in enumerate(_generation_files(folder)):
         if path.name != f"generation_{expected:05d}.npz":
             raise ValueError(f"checkpoint_dir {folder} is missing generation {expected}")
         model_arrays, record, block = _load_generation(path)
         history.records.append(record)
-        if block is not None:
-            generated = generated + [block] if policy != "replace" else [block]
+        training.add(data if block is None else block)
     # only the last finished generation's model is needed to go on
     model = None if model_arrays is None else family.from_arrays(model_arrays)
-    return history, model, generated
+    return history, model
 
 
 def _atomic_write(path: Path, payload: bytes) -> None:
