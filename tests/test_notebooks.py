@@ -28,7 +28,7 @@ kernelspec:
 
 # 7. A chapter
 
-As {footcite:t}`shumailov2024collapse` showed, see also {footcite:p}`dempster1977em,shumailov2024collapse`
+As {footcite:t}`shumailov2024collapse` showed ({term}`model collapse <Model collapse>`), see also {footcite:p}`dempster1977em,shumailov2024collapse`
 and {func}`collapsebook.loop.run`; the exercise {ref}`on sizes <ex-sizes>` has more.
 
 ```{code-cell} ipython3
@@ -105,7 +105,7 @@ def markdown(notebook):
 
 def test_citations_become_author_year_text_with_a_reference_list(converted):
     text = markdown(reader_and_student(converted)[0])
-    assert "As Shumailov et al. (2024) showed" in text
+    assert "As Shumailov et al. (2024) showed (model collapse)" in text
     assert "(Dempster et al., 1977; Shumailov et al., 2024)" in text
     references = text.split("## References")[1]
     assert references.index("Shumailov, I.") < references.index("Dempster, A. P.")  # order of first citation
@@ -144,7 +144,7 @@ def test_student_copy_is_the_reader_notebook_without_solutions(converted):
 
 def test_unknown_myst_is_refused_not_copied(tmp_path):
     path = tmp_path / "08_x.md"
-    path.write_text(MYST_CHAPTER.replace("{func}`collapsebook.loop.run`", "{term}`collapse`"))
+    path.write_text(MYST_CHAPTER.replace("{func}`collapsebook.loop.run`", "{abbr}`MLE (maximum likelihood)`"))
     with pytest.raises(ValueError, match="role"):
         tool.outputs(path, SOURCE_URL)
     path.write_text(MYST_CHAPTER.replace("```{exercise}\n:label: ex-first", "```{figure} a.png\n:label: ex-first"))

@@ -135,6 +135,8 @@ def convert_roles(text: str, chapter: Chapter) -> str:
             return f"[{title.split('/')[-1]}]({chapter.source_url}/{path}.md)"
         if role in ("func", "mod", "class", "meth", "attr", "data"):
             return f"`{title}`"
+        if role == "term":  # a glossary term: the word itself
+            return title
         raise ValueError(f"no plain-Markdown form for the role {{{role}}} (in {match[0]!r})")
 
     return ROLE.sub(replace, text)
