@@ -15,7 +15,7 @@ import numpy as np
 from collapsebook import lm
 from collapsebook.experiments.lm import PRESETS, SETTINGS, plan
 
-import torch  # noqa: E402  (after collapsebook.lm, which configures the hub)
+import torch  # noqa: E402
 
 N_BLOCKS, BATCH, EPOCHS, N_PROMPTS, BEAMS = 8, 4, 1, 4, 5
 BUDGET_S = 25 * 60  # the chapter's budget at the book scale on 2 CPU cores

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import shutil
 import socket
+import subprocess
+import sys
 from itertools import chain
 
 import numpy as np
 import pytest
 
+import torch
+import transformers  # the tests run offline (HF_HUB_OFFLINE=1, conftest.py)
+
 from collapsebook import cli, lm, loop
 from collapsebook.experiments import lm as experiment
-
-import torch  # noqa: E402  (after collapsebook.lm, which configures the hub first)
-import transformers  # noqa: E402
 
 TEXTS = [f"Text number {i} is about {word} and {i % 7} other things, like {word}s."
          for i, word in enumerate(["rivers", "music", "cities", "stars", "trees"] * 60)]
@@ -90,7 +93,7 @@ def fake_standin(monkeypatch, tiny):
 @pytest.mark.parametrize("model", [lm.OPT_125M, "auto", "offline"])
 def test_offline_every_model_but_tiny_falls_back_to_the_standin_and_says_why(
         model, no_network, fake_standin, monkeypatch, capsys):
-    monkeypatch.setattr(lm, "ONLINE", False)
+    monkeypatch.setattr(lm, "online", lambda: False)
     _, _, name = lm.pretrained(model)
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert name.startswith("SmolLM2-135M") and line.startswith("model: SmolLM2-135M")
@@ -99,7 +102,7 @@ def test_offline_every_model_but_tiny_falls_back_to_the_standin_and_says_why(
 
 def test_auto_online_loads_opt_125m_at_its_pinned_revision(monkeypatch, tiny):
     calls = []
-    monkeypatch.setattr(lm, "ONLINE", True)
+    monkeypatch.setattr(lm, "online", lambda: True)
     monkeypatch.setattr(lm, "load_model", lambda name, device=None: calls.append(name) or tiny)
     assert lm.pretrained("auto")[2] == lm.OPT_125M and calls == [lm.OPT_125M]
 
@@ -174,7 +177,7 @@ def test_wikitext_reads_the_hubs_parquet_files(tmp_path):
 
 
 def test_auto_corpus_offline_falls_back_and_says_so(no_network, monkeypatch, capsys):
-    monkeypatch.setattr(lm, "ONLINE", False)
+    monkeypatch.setattr(lm, "online", lambda: False)
     corpus = lm.load_corpus("auto")
     assert "Wikipedia" in corpus.source and "offline" in capsys.readouterr().out
 
@@ -409,3 +412,13 @@ def test_bf16_autocast_where_the_hardware_has_it(monkeypatch, tiny, tiny_blocks)
     losses = lm.sequence_losses(tiny[0], tiny_blocks[:4])
     monkeypatch.setattr(lm, "BF16", False)
     np.testing.assert_allclose(losses, lm.sequence_losses(tiny[0], tiny_blocks[:4]), rtol=2e-2)  # bf16: 8 bits
+
+
+def test_importing_the_module_asks_no_network_and_loads_no_transformers():
+    probe = ("import sys\nimport collapsebook.lm as lm\n"
+             "print('transformers' in sys.modules, lm.online.cache_info().currsize)")
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    env["HF_ENDPOINT"] = "http://192.0.2.1"  # TEST-NET-1, never answers: a probe at import would hang 3 s
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "0"]

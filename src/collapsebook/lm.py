@@ -34,15 +34,10 @@ from . import data as _data
 from ._checks import check_fraction, check_int, check_positive
 from .loop import Family
 
-ONLINE = _data.configure_hub()  # before transformers: offline, it must not retry the hub for minutes
+import torch
+from tqdm.auto import tqdm
 
-import torch  # noqa: E402
-import transformers  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
-
-from .devices import best_device  # noqa: E402
-
-transformers.utils.logging.disable_progress_bar()  # no bar per weight file: the chapters show their own bars
+from .devices import best_device
 
 OPT_125M = "facebook/opt-125m"
 OPT_REVISION = "27dcfa74d334bc871f3234de431e71c6eeba5dd6"
@@ -59,6 +54,23 @@ SPLITS = ("train", "validation", "test")
 # WikiText-2's token shares: 2.09M train, 0.22M validation, 0.25M test.
 SPLIT_SHARES = (0.818, 0.085, 0.097)
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>")  # OPT's ids 0..3; OPT starts every text with </s>
+
+
+@functools.cache
+def online() -> bool:
+    """Does the model hub answer? Asked once, when a hub path is first used (never at import)."""
+    return _data.configure_hub()
+
+
+@functools.cache
+def _hf():
+    """``transformers``, imported after the hub probe (offline, it then fails fast instead of retrying for
+    minutes), with its per-file progress bars off (the chapters show their own)."""
+    online()
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    return transformers
 
 
 # ---- corpora --------------------------------------------------------------------------------------------
@@ -115,6 +127,7 @@ def wikitext(source=None) -> Corpus:
     ``source`` points the same code at a local folder holding the hub's parquet files of one configuration
     (``train-*.parquet``, ``validation-*.parquet``, ``test-*.parquet``, as in ``wikitext-2-raw-v1/``).
     """
+    online()  # before datasets is imported: offline, it must not retry the hub
     import datasets
 
     if source is None:
@@ -134,7 +147,7 @@ def load_corpus(source: str = "auto") -> Corpus:
         raise ValueError(f"source must be one of 'auto', 'wikitext', 'offline'; got {source!r}")
     if source == "offline":
         return offline_corpus()
-    if source == "wikitext" or ONLINE:
+    if source == "wikitext" or online():
         try:
             return wikitext()
         except OSError as error:  # includes connection errors and datasets' not-found errors
@@ -148,8 +161,9 @@ def load_corpus(source: str = "auto") -> Corpus:
 
 # ---- tokens and blocks ----------------------------------------------------------------------------------
 
-def train_tokenizer(texts, vocab_size: int = 8192) -> transformers.PreTrainedTokenizerFast:
-    """A byte-level BPE (GPT-2's scheme, OPT's special tokens) trained on ``texts`` with ``tokenizers``."""
+def train_tokenizer(texts, vocab_size: int = 8192):
+    """A byte-level BPE (GPT-2's scheme, OPT's special tokens) trained on ``texts`` with ``tokenizers``, as a
+    ``transformers.PreTrainedTokenizerFast``."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
     vocab_size = check_int("vocab_size", vocab_size, len(SPECIAL_TOKENS) + 256)
@@ -160,7 +174,7 @@ def train_tokenizer(texts, vocab_size: int = 8192) -> transformers.PreTrainedTok
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tokenizer.train_from_iterator(texts, trainer)
     tokenizer.post_processor = processors.TemplateProcessing(single="</s> $A", special_tokens=[("</s>", 2)])
-    return transformers.PreTrainedTokenizerFast(
+    return _hf().PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, bos_token="</s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
 
 
@@ -187,7 +201,7 @@ def blocks(tokenizer, texts, block_size: int = BLOCK_SIZE) -> np.ndarray:
 def opt_config(vocab_size: int, hidden_size: int, num_hidden_layers: int, num_attention_heads: int,
                ffn_dim: int, max_position_embeddings: int = 2 * BLOCK_SIZE, dropout: float = 0.1):
     """An ``OPTConfig`` like OPT-125m's (which is 50272, 768, 12, 12, 3072, 2048, 0.1), with OPT's token ids."""
-    return transformers.OPTConfig(
+    return _hf().OPTConfig(
         vocab_size=vocab_size, hidden_size=hidden_size, word_embed_proj_dim=hidden_size,
         num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads, ffn_dim=ffn_dim,
         max_position_embeddings=max_position_embeddings, dropout=dropout,
@@ -206,8 +220,8 @@ def load_model(name_or_path: str | os.PathLike, *, revision: str | None = None, 
         raise ValueError(f"model: {name} is not a folder holding a saved model (no config.json)")
     options = {} if local else {"revision": revision or (OPT_REVISION if name == OPT_125M else "main")}
     source = str(Path(name).expanduser()) if local else name
-    tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False, **options)
-    model = transformers.AutoModelForCausalLM.from_pretrained(
+    tokenizer = _hf().AutoTokenizer.from_pretrained(source, trust_remote_code=False, **options)
+    model = _hf().AutoModelForCausalLM.from_pretrained(
         source, use_safetensors=True, trust_remote_code=False, dtype=torch.float32, **options)
     return model.to(device or best_device()).eval(), tokenizer
 
@@ -224,12 +238,12 @@ def dequantise_gguf(gguf, folder) -> Path:
     options = {"gguf_file": gguf.name, "trust_remote_code": False}
     print(f"dequantising {gguf.name} to float32, once (it is then cached)")
     with contextlib.redirect_stderr(io.StringIO()):  # transformers' own bar would stay on the page as text
-        tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, **options)
-        quantised = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **options)
+        tokenizer = _hf().AutoTokenizer.from_pretrained(gguf.parent, **options)
+        quantised = _hf().AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **options)
     config = quantised.config
     if hasattr(config, "quantization_config"):  # transformers >= 5 records the GGUF origin there
         del config.quantization_config  # the weights below are plain float32 tensors
-    model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model = _hf().AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(quantised.state_dict())
     _save_atomically(model, tokenizer, folder)
     return folder
@@ -265,7 +279,7 @@ def _pretrain(settings, corpus, folder: Path, device, progress) -> None:
     texts = corpus.train[:settings.get("pretrain_texts")]
     tokenizer = train_tokenizer(texts, settings["vocab_size"])
     torch.manual_seed(settings["seed"])
-    model = transformers.OPTForCausalLM(opt_config(**{k: settings[k] for k in ARCHITECTURE}))
+    model = _hf().OPTForCausalLM(opt_config(**{k: settings[k] for k in ARCHITECTURE}))
     model.to(device or best_device())
     fine_tune(model, blocks(tokenizer, texts), epochs=settings["epochs"], lr=settings["lr"],
               batch_size=settings["batch_size"], seed=settings["seed"], warmup=settings.get("warmup", 0),
@@ -295,7 +309,7 @@ def pretrained(model: str = "auto", *, tiny: dict | None = None, corpus: Corpus 
             raise ValueError("model='tiny' needs the tiny model's settings (tiny=...) and a corpus")
         loaded = tiny_model(tiny, corpus, device=device, progress=progress)
         return _announce(*loaded, "a tiny OPT pretrained on the training texts (ci scale: checks the pipeline)")
-    if model == "offline" or (model == "auto" and not ONLINE):
+    if model == "offline" or (model == "auto" and not online()):
         return _standin(device, "asked for" if model == "offline" else "the model hub is unreachable")
     name = OPT_125M if model == "auto" else str(model)
     try:
@@ -408,7 +422,7 @@ def fine_tune(model, train, *, epochs: int, lr: float = 2e-5, min_lr: float = 1e
     epochs, batch_size = check_int("epochs", epochs, 1), check_int("batch_size", batch_size, 1)
     steps = epochs * math.ceil(len(train) / batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=check_positive("lr", lr))
-    schedule = transformers.get_cosine_with_min_lr_schedule_with_warmup(
+    schedule = _hf().get_cosine_with_min_lr_schedule_with_warmup(
         optimizer, check_int("warmup", warmup, 0), steps, min_lr=min_lr)
     losses, best = [], None
     devices = [model.device.index or 0] if model.device.type == "cuda" else []
