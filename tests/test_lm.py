@@ -269,6 +269,32 @@ def test_fine_tune_lowers_the_loss_and_keeps_the_best_epoch(tiny_folder, tiny_bl
         lm.fine_tune(model, train, epochs=0)
 
 
+@pytest.mark.parametrize("options, named", [
+    ({"min_lr": -1.0}, "min_lr"), ({"min_lr": 1.0, "lr": 1e-3}, "min_lr"), ({"min_lr": float("nan")}, "min_lr"),
+    ({"seed": -1}, "seed"), ({"lr": 0.0}, "lr"), ({"lr": float("inf")}, "lr"), ({"batch_size": 0}, "batch_size"),
+])
+def test_fine_tune_refuses_bad_settings_before_training(tiny_folder, tiny_blocks, options, named):
+    model, _ = lm.load_model(tiny_folder, device="cpu")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match=named):
+        lm.fine_tune(model, tiny_blocks[:4], **{"epochs": 1, **options}, progress=False)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # nothing was trained
+
+
+def test_fine_tune_refuses_an_empty_training_set(tiny):
+    with pytest.raises(ValueError, match="train must be a non-empty"):
+        lm.fine_tune(tiny[0], np.zeros((0, 64), dtype=np.int64), epochs=1)
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"vocab_size": 0}, "vocab_size"), ({"hidden_size": 10, "num_attention_heads": 4}, "multiple"),
+    ({"num_hidden_layers": 0}, "num_hidden_layers"), ({"ffn_dim": 2.5}, "ffn_dim"), ({"dropout": 1.5}, "dropout"),
+])
+def test_opt_config_refuses_what_opt_cannot_build(change, named):
+    with pytest.raises(ValueError, match=named):
+        lm.opt_config(**{**TINY_ARCH, **change})
+
+
 # ---- diversity ----
 
 def test_distinct_ngrams_and_rare_token_share():

@@ -35,3 +35,12 @@ def test_bad_input_names_the_parameter():
         metrics.tv_distance([0.5, 0.5], [0.5, 0.6])
     with pytest.raises(ValueError, match="threshold"):
         metrics.tail_mass([1.0], [1.0], 2.0)
+
+
+@pytest.mark.parametrize("values, reference, level, named", [
+    ([np.nan, 1.0], [0.0, 1.0, 2.0], 0.9, "values"), ([0.0], [np.inf, 1.0], 0.9, "reference"),
+    ([0.0], [1.0, 2.0], 1.0, "level"), ([], [1.0], 0.5, "non-empty"),
+])
+def test_share_outside_refuses_what_it_cannot_measure(values, reference, level, named):
+    with pytest.raises(ValueError, match=named):
+        metrics.share_outside(values, reference, level)

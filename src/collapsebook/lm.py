@@ -201,6 +201,15 @@ def blocks(tokenizer, texts, block_size: int = BLOCK_SIZE) -> np.ndarray:
 def opt_config(vocab_size: int, hidden_size: int, num_hidden_layers: int, num_attention_heads: int,
                ffn_dim: int, max_position_embeddings: int = 2 * BLOCK_SIZE, dropout: float = 0.1):
     """An ``OPTConfig`` like OPT-125m's (which is 50272, 768, 12, 12, 3072, 2048, 0.1), with OPT's token ids."""
+    check_int("vocab_size", vocab_size, 3)  # OPT's ids 0-2 are special tokens
+    for name, value in (("hidden_size", hidden_size), ("num_hidden_layers", num_hidden_layers),
+                        ("num_attention_heads", num_attention_heads), ("ffn_dim", ffn_dim),
+                        ("max_position_embeddings", max_position_embeddings)):
+        check_int(name, value, 1)
+    if hidden_size % num_attention_heads:
+        raise ValueError(f"hidden_size must be a multiple of num_attention_heads ({num_attention_heads}), "
+                         f"got {hidden_size}")
+    check_fraction("dropout", dropout)
     return _hf().OPTConfig(
         vocab_size=vocab_size, hidden_size=hidden_size, word_embed_proj_dim=hidden_size,
         num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads, ffn_dim=ffn_dim,
@@ -419,9 +428,14 @@ def fine_tune(model, train, *, epochs: int, lr: float = 2e-5, min_lr: float = 1e
     paper's best checkpoint). Returns the validation loss after each epoch (empty without validation).
     """
     train = torch.as_tensor(np.asarray(train, dtype=np.int64))
+    if train.ndim != 2 or len(train) == 0:
+        raise ValueError(f"train must be a non-empty (blocks, tokens) array, got shape {tuple(train.shape)}")
     epochs, batch_size = check_int("epochs", epochs, 1), check_int("batch_size", batch_size, 1)
+    lr, seed = check_positive("lr", lr), check_int("seed", seed, 0)
+    if isinstance(min_lr, bool) or not isinstance(min_lr, (int, float)) or not 0 <= min_lr <= lr:
+        raise ValueError(f"min_lr must be a number in [0, lr] = [0, {lr:g}], got {min_lr!r}")
     steps = epochs * math.ceil(len(train) / batch_size)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=check_positive("lr", lr))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     schedule = _hf().get_cosine_with_min_lr_schedule_with_warmup(
         optimizer, check_int("warmup", warmup, 0), steps, min_lr=min_lr)
     losses, best = [], None

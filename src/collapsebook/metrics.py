@@ -106,5 +106,8 @@ def share_outside(values, reference, level: float) -> float:
     values, reference = np.ravel(values), np.ravel(reference)
     if values.size == 0 or reference.size == 0:
         raise ValueError("values and reference must be non-empty")
+    for name, array in (("values", values), ("reference", reference)):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} must be finite numbers (no NaN or inf)")
     low, high = np.quantile(reference, [(1 - level) / 2, (1 + level) / 2])
     return float(np.mean((values < low) | (values > high)))
