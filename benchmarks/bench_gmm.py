@@ -1,33 +1,26 @@
-"""Benchmark of chapter 3's EM (collapsebook.gmm) against scikit-learn's GaussianMixture at equal settings.
+"""Benchmark of chapter 3's EM (collapsebook.gmm) against scikit-learn's GaussianMixture at equal settings, and of
+how many runs EM should batch at each sample size N.
 
 1. One fit: 1000 points from the chapter's two Gaussians, two components, the paper's settings (k-means init,
-   tol=1e-5, max_iter=2000), repeated; median time per fit.
-2. 100 independent fits: one batched call against 100 scikit-learn fits in a loop.
-Prints both ratios (scikit-learn time / ours; > 1 means ours is faster). Goals: >= 1x single, >= 3x batched.
-Both run on one thread (threadpoolctl): scikit-learn's OpenMP k-means otherwise slows down by an order of
-magnitude on a busy 2-core machine, which would flatter the ratios.
+   tol=1e-5, max_iter=2000); ratio scikit-learn time / ours (> 1: ours is faster). Goal >= 1x.
+2. 100 independent fits: one batched call against 100 scikit-learn fits in a loop. Goal >= 3x.
+3. Batching by N (1,000, 10,000, 50,000 points): EM time per fit (10 iterations from the same k-means start) with
+   all runs in one batch, one run at a time, and the package's batches (gmm.EM_BATCH_BYTES); then the sweep over
+   batch sizes from which that cutover was chosen. Goal: the package's batches are never slower than one by one.
+All on pinned threads (scikit-learn's OpenMP k-means otherwise slows down by an order of magnitude on a busy
+2-core machine, which would flatter the ratios); medians and spreads of >= 5 interleaved repeats.
 """
 
-import time
-
 import numpy as np
+from _harness import REPEATS, Record, compare, pin_threads, timed
 from sklearn.mixture import GaussianMixture
-from threadpoolctl import threadpool_limits
 
 from collapsebook import gmm
 from collapsebook.experiments.gmm import EM, TWO_GAUSSIANS, runs_of
 
-N_SAMPLES, N_FITS, REPEATS = 1000, 100, 15
-
-
-def seconds(call, repeats: int) -> float:
-    """Median wall time of ``call()`` over ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+N_SAMPLES, N_FITS = 1000, 100
+RUNS_BY_N = {1_000: 64, 10_000: 16, 50_000: 4}  # runs per N in part 3 (a few seconds each)
+EM_ITERATIONS = 10
 
 
 def sklearn_fit(X, seed):
@@ -35,23 +28,68 @@ def sklearn_fit(X, seed):
                            reg_covar=EM["reg_covar"], init_params="kmeans", random_state=seed).fit(X)
 
 
-def main() -> None:
-    rng = np.random.default_rng(0)
+def against_sklearn(record: Record, rng) -> None:
     X = gmm.sample(runs_of(TWO_GAUSSIANS, N_FITS), N_SAMPLES, rng)
-    ours_one = seconds(lambda: gmm.fit(X[0], 2, rng, **EM), REPEATS)
-    sklearn_one = seconds(lambda: sklearn_fit(X[0], 0), REPEATS)
-    print(f"one fit     : collapsebook {ours_one * 1e3:7.1f} ms, scikit-learn {sklearn_one * 1e3:7.1f} ms, "
-          f"ratio {sklearn_one / ours_one:5.1f}x (goal >= 1x)")
-    ours_all = seconds(lambda: gmm.fit(X, 2, rng, **EM), 3)
-    sklearn_all = seconds(lambda: [sklearn_fit(x, seed) for seed, x in enumerate(X)], 1)
-    print(f"{N_FITS} fits    : collapsebook {ours_all:7.2f} s (batched), scikit-learn {sklearn_all:7.2f} s (loop), "
-          f"ratio {sklearn_all / ours_all:5.1f}x (goal >= 3x)")
+    ours, theirs, ratio = compare(lambda: gmm.fit(X[0], 2, rng, **EM), lambda: sklearn_fit(X[0], 0), 3 * REPEATS)
+    print(f"one fit     : collapsebook {ours.format(1e3)} ms, scikit-learn {theirs.format(1e3)} ms")
+    record.add("one fit, N = 1,000: scikit-learn / ours (goal >= 1)", ratio, "x")
+    ours, theirs, ratio = compare(lambda: gmm.fit(X, 2, rng, **EM),
+                                  lambda: [sklearn_fit(x, seed) for seed, x in enumerate(X)])
+    print(f"{N_FITS} fits    : collapsebook {ours.format()} s (batched), scikit-learn {theirs.format()} s (loop)")
+    record.add(f"{N_FITS} fits, N = 1,000: scikit-learn loop / ours batched (goal >= 3)", ratio, "x")
     ll_ours = gmm.fit(X[:20], 2, rng, **EM)["log_likelihood"].mean()
     ll_sklearn = np.mean([sklearn_fit(x, seed).score(x) for seed, x in enumerate(X[:20])])
     print(f"mean log-likelihood per point on the first 20 data sets (different k-means seeds): "
           f"collapsebook {ll_ours:.5f}, scikit-learn {ll_sklearn:.5f}")
 
 
+def em_only(X, start):
+    """EM_ITERATIONS iterations of EM on every run of ``X`` from the mixtures ``start`` (no early stop)."""
+    return gmm.fit(X, 2, None, init=start, tol=1e-300, max_iter=EM_ITERATIONS)
+
+
+def with_batch_bytes(batch_bytes, fn):
+    """``fn()`` with ``gmm.EM_BATCH_BYTES`` set to ``batch_bytes``."""
+    saved, gmm.EM_BATCH_BYTES = gmm.EM_BATCH_BYTES, batch_bytes
+    try:
+        return fn()
+    finally:
+        gmm.EM_BATCH_BYTES = saved
+
+
+def batching_by_n(record: Record, rng) -> None:
+    print(f"EM per fit ({EM_ITERATIONS} iterations), ms: all runs in one batch / one run at a time / package "
+          f"(EM_BATCH_BYTES = {gmm.EM_BATCH_BYTES:,})")
+    for n, runs in RUNS_BY_N.items():
+        X = gmm.sample(runs_of(TWO_GAUSSIANS, runs), n, rng)
+        start = gmm.initialize(X, 2, rng, EM["reg_covar"])
+        per_run_bytes = 8 * 2 * X.shape[-1] * n
+        package, one_by_one, ratio = compare(lambda: em_only(X, start),
+                                             lambda: with_batch_bytes(1, lambda: em_only(X, start)))
+        together, _ = timed(lambda: with_batch_bytes(runs * per_run_bytes, lambda: em_only(X, start)))
+        print(f"  N = {n:6,d}, {runs:2d} runs: {1e3 * together.median / runs:7.2f} / "
+              f"{1e3 * package.median / runs:7.2f} / {1e3 * one_by_one.median / runs:7.2f}"
+              f"   (package batch: {gmm.batch_runs(n, 2, X.shape[-1])} runs)")
+        record.add(f"EM per fit, N = {n:,}: one by one / package batches (goal >= 1)", ratio, "x")
+        sweep = {size: timed(lambda: with_batch_bytes(size * per_run_bytes, lambda: em_only(X, start)))[0].median
+                 / runs for size in _powers_of_two(runs)}
+        best = min(sweep, key=sweep.get)
+        print("    sweep, runs per batch -> ms per fit: "
+              + ", ".join(f"{size}: {1e3 * t:.2f}" for size, t in sweep.items())
+              + f"; fastest at {best} runs = {best * per_run_bytes / 2**20:.2f} MiB of temporaries")
+
+
+def _powers_of_two(limit):
+    return [2**i for i in range(int(np.log2(limit)) + 1)]
+
+
+def main() -> None:
+    record = Record("bench_gmm", pin_threads())
+    rng = np.random.default_rng(0)
+    against_sklearn(record, rng)
+    batching_by_n(record, rng)
+    record.save()
+
+
 if __name__ == "__main__":
-    with threadpool_limits(limits=1):
-        main()
+    main()

@@ -58,6 +58,32 @@ def test_batched_fit_equals_one_fit_per_run():
             np.testing.assert_allclose(batched[key][r], one[key], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("batch_bytes", [1, 2 * 8 * 2 * 2 * 300, 10**9], ids=["one-by-one", "two-runs", "all"])
+def test_em_in_batches_gives_each_run_the_result_of_one_batch(monkeypatch, batch_bytes):
+    """7 runs through EM in batches of 1, 2 (the last one alone) or all 7: the same fits, traces and iteration
+    counts bit for bit (each run's arithmetic does not depend on the others)."""
+    rng = np.random.default_rng(4)
+    X = gmm.sample(experiment.runs_of(TRUTH, 7), 300, rng)
+    init = gmm.initialize(X, 2, rng)
+    monkeypatch.setattr(gmm, "EM_BATCH_BYTES", 10**9)
+    together = gmm.fit(X, 2, rng, init=init, tol=1e-5, max_iter=500, trace=True)
+    monkeypatch.setattr(gmm, "EM_BATCH_BYTES", batch_bytes)
+    batches = gmm.fit(X, 2, rng, init=init, tol=1e-5, max_iter=500, trace=True)
+    assert len(np.unique(together["n_iter"])) > 1  # runs stop at different iterations: traces of unequal length
+    for key in together:
+        np.testing.assert_array_equal(batches[key], together[key], err_msg=key)
+
+
+@pytest.mark.parametrize("n_points, expected", [(1000, 32), (10_000, 3), (50_000, 1), (10**7, 1)])
+def test_em_batches_hold_at_most_em_batch_bytes_of_temporaries(n_points, expected):
+    assert gmm.batch_runs(n_points, 2, 2, batch_bytes=2**20) == expected
+
+
+def test_em_batch_bytes_must_be_positive():
+    with pytest.raises(ValueError, match="batch_bytes"):
+        gmm.batch_runs(1000, 2, 2, batch_bytes=0)
+
+
 def test_em_never_decreases_the_log_likelihood():
     rng = np.random.default_rng(3)
     X = gmm.sample(experiment.runs_of(experiment.ONE_BLOB, 20), 200, rng)

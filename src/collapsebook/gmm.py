@@ -1,8 +1,10 @@
 """Chapter 3: Gaussian mixtures fitted by expectation-maximisation (EM), written out in numpy.
 
 A mixture is a dict of arrays ``{"weights": (..., K), "means": (..., K, d), "covariances": (..., K, d, d)}``;
-data are arrays ``(..., N, d)``. Leading axes are independent runs: :func:`fit` runs EM on all of them at once
-(each stops at its own convergence), so hundreds of chains of the paper's 2050 generations fit in minutes.
+data are arrays ``(..., N, d)``. Leading axes are independent runs: :func:`fit` runs EM on many of them at once
+(each stops at its own convergence), so hundreds of chains of the paper's 2050 generations fit in minutes. The
+runs go through EM in batches of at most :data:`EM_BATCH_BYTES` of ``(runs, K, d, N)`` temporaries (one run at a
+time for large ``N``): beyond that, batching made each fit slower, not faster (``benchmarks/bench_gmm.py``).
 The algorithm and its settings (``tol``, ``max_iter``, ``reg_covar``, k-means initialisation) are those of
 scikit-learn's ``GaussianMixture(covariance_type="full")``, the reference the tests compare against.
 """
@@ -16,6 +18,8 @@ from .loop import Family
 
 LOG_2PI = np.log(2.0 * np.pi)
 PARAMETERS = ("weights", "means", "covariances")
+# Largest (runs, K, d, N) float64 temporary of one EM batch, in bytes; measured by benchmarks/bench_gmm.py.
+EM_BATCH_BYTES = 2**20
 
 
 # ---- densities ---------------------------------------------------------------------------------------------
@@ -180,10 +184,29 @@ def fit(X, n_components: int, rng: np.random.Generator, *, tol: float = 1e-3, ma
         runs, k, d = X.shape[0], n_components, X.shape[-1]
         model = {"weights": np.broadcast_to(w, (runs, k)).copy(), "means": np.broadcast_to(mu, (runs, k, d)).copy(),
                  "covariances": np.broadcast_to(cov, (runs, k, d, d)).copy()}
-    model.update(_em(np.swapaxes(X, 1, 2), model, tol, max_iter, reg_covar))
+    model.update(_em_in_batches(np.swapaxes(X, 1, 2), model, tol, max_iter, reg_covar))
     if not trace:
         del model["trace"]
     return _unbatch(model) if single else model
+
+
+def batch_runs(n_points: int, n_components: int, d: int, batch_bytes: int | None = None) -> int:
+    """How many runs of ``n_points`` points go through EM together: as many as keep the ``(runs, K, d, N)``
+    temporaries within ``batch_bytes`` (default :data:`EM_BATCH_BYTES`), and at least one."""
+    batch_bytes = EM_BATCH_BYTES if batch_bytes is None else check_int("batch_bytes", batch_bytes, 1)
+    return max(1, batch_bytes // (8 * n_components * d * n_points))
+
+
+def _em_in_batches(X_t, model, tol, max_iter, reg_covar) -> dict:
+    """:func:`_em` on consecutive batches of :func:`batch_runs` runs; each run's result is the same either way."""
+    runs, d, n = X_t.shape
+    size = batch_runs(n, model["weights"].shape[-1], d)
+    parts = [_em(X_t[s:s + size], {k: model[k][s:s + size] for k in PARAMETERS}, tol, max_iter, reg_covar)
+             for s in range(0, runs, size)]  # the model's slices are views: _em fills them in place
+    width = max(p["trace"].shape[1] for p in parts)
+    traces = [np.pad(p["trace"], ((0, 0), (0, width - p["trace"].shape[1])), constant_values=np.nan) for p in parts]
+    out = {k: np.concatenate([p[k] for p in parts]) for k in ("log_likelihood", "n_iter", "converged")}
+    return out | {"trace": np.concatenate(traces)}
 
 
 def _em(X_t, model, tol, max_iter, reg_covar) -> dict:
