@@ -57,8 +57,13 @@ test-lowest:  ## the lowest versions pyproject.toml declares, installed exactly 
 	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	COLLAPSEBOOK_SCALE=ci OMP_NUM_THREADS=1 $(LOWEST)/bin/python -m pytest --nbval-lax --nbval-cell-timeout=900 -n 2 --dist loadscope --ignore=tests/test_book.py --ignore=tests/test_notebooks.py tests notebooks
 
-bench: env  ## benchmarks: ratios against a reference measured in the same run
-	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+BENCH_THREADS ?= 1
+
+bench: env  ## benchmarks: medians and spreads against a reference measured in the same run, on BENCH_THREADS threads; their table goes into book/running.md
+	rm -rf $(BUILD)/bench
+	for b in benchmarks/bench_*.py; do echo "== $$b"; COLLAPSEBOOK_BENCH_RECORD=$(BUILD)/bench \
+	  COLLAPSEBOOK_BENCH_THREADS=$(BENCH_THREADS) OMP_NUM_THREADS=$(BENCH_THREADS) $(PY) $$b || exit 1; done
+	$(PY) tools/bench_table.py $(BUILD)/bench book/running.md
 
 notebooks: env  ## after editing a chapter's .md: its reader's notebook (.ipynb, Colab) and student copy (notebooks/student)
 	$(PY) tools/notebooks.py

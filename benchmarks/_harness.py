@@ -51,6 +51,10 @@ class Spread:
         """``(max - min) / median``: 0.2 means the repeats span 20 % of the median."""
         return (self.high - self.low) / self.median if self.median else float("nan")
 
+    def scaled(self, factor: float) -> "Spread":
+        """The same measurements multiplied by ``factor`` (per chain, per token, ...)."""
+        return Spread(self.median * factor, self.low * factor, self.high * factor, self.repeats)
+
     def format(self, scale: float = 1.0, digits: int = 3) -> str:
         m, lo, hi = (scale * v for v in (self.median, self.low, self.high))
         return f"{m:.{digits}g} [{lo:.{digits}g}-{hi:.{digits}g}]"
