@@ -1,10 +1,11 @@
 import dataclasses
 import json
+import socket
 
 import numpy as np
 import pytest
 
-from collapsebook import discrete, gaussian, loop
+from collapsebook import discrete, gaussian, loop, store
 
 LAW = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
 
@@ -172,11 +173,42 @@ def test_resume_does_not_redo_finished_generations(tmp_path):
     assert len(calls) == 6
 
 
-def test_resume_with_another_config_is_refused(tmp_path):
-    data = chains_data()
-    loop.run(discrete.family(5), data, 2, sample_axis=1, checkpoint_dir=tmp_path, progress=False)
-    with pytest.raises(ValueError, match="checkpoint_dir"):
-        loop.run(discrete.family(5), data, 2, sample_axis=1, policy="accumulate", checkpoint_dir=tmp_path)
+def folder_bytes(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"policy": "accumulate"}, "policy"), ({"seed": 1}, "seed"), ({"n_samples": 40}, "n_samples"),
+    ({"data": chains_data(seed=1)}, "data"), ({"data": chains_data(n_chains=20)}, "data"),
+    ({"original_fraction": 0.1}, "original_fraction"),
+])
+def test_resume_with_other_settings_is_refused_naming_them_and_changes_nothing(tmp_path, change, named):
+    settings = {"data": chains_data(), "seed": 0}
+    loop.run(discrete.family(5), settings.pop("data"), 2, sample_axis=1, checkpoint_dir=tmp_path, progress=False,
+             **settings)
+    before = folder_bytes(tmp_path)
+    arguments = {"data": chains_data(), "seed": 0, **change}
+    with pytest.raises(ValueError, match=f"holds a run with other settings: .*{named}"):
+        loop.run(discrete.family(5), arguments.pop("data"), 4, sample_axis=1, checkpoint_dir=tmp_path,
+                 progress=False, **arguments)
+    assert folder_bytes(tmp_path) == before
+
+
+def test_a_damaged_checkpoint_is_reported_with_its_path(tmp_path):
+    loop.run(discrete.family(5), chains_data(), 3, sample_axis=1, checkpoint_dir=tmp_path, progress=False)
+    damaged = tmp_path / "generation_00002.npz"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    with pytest.raises(store.DamagedFile, match="generation_00002.npz is damaged"):
+        loop.run(discrete.family(5), chains_data(), 4, sample_axis=1, checkpoint_dir=tmp_path, progress=False)
+
+
+def test_a_folder_another_process_writes_is_refused(tmp_path):
+    with store.lock(tmp_path):  # as if another run held it
+        pass
+    (tmp_path / store.LOCK).write_text(f"{socket.gethostname()} 1")  # pid 1 is alive and is not us
+    with pytest.raises(store.FolderInUse, match="is being written by process 1"):
+        loop.run(discrete.family(5), chains_data(), 1, sample_axis=1, checkpoint_dir=tmp_path, progress=False)
+    assert not list(tmp_path.glob("generation_*"))
 
 
 def test_history_round_trips_through_json_and_the_checkpoint_folder(tmp_path):
@@ -207,14 +239,6 @@ def test_bad_input_names_the_parameter(kwargs, name):
 def test_keeping_more_original_points_than_exist_is_refused():
     with pytest.raises(ValueError, match="original_fraction"):
         loop.run(marked_family(), np.arange(4.0), 2, n_samples=100, original_fraction=0.5, progress=False)
-
-
-def test_claim_folder_records_the_config_once_and_refuses_another(tmp_path):
-    assert loop.claim_folder(tmp_path / "run", {"seed": 1, "sizes": (10, 20)}) == tmp_path / "run"
-    loop.claim_folder(tmp_path / "run", {"sizes": [10, 20], "seed": 1})  # same settings, any order
-    with pytest.raises(ValueError, match="other settings"):
-        loop.claim_folder(tmp_path / "run", {"seed": 2, "sizes": (10, 20)})
-    loop.claim_folder(tmp_path / "run", {"seed": 2}, name="other.json")  # another record in the same folder
 
 
 # ---- accumulate through running statistics (families with update / fit_state) against refitting the pool ----

@@ -15,7 +15,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
-from . import experiments, scale
+from . import __version__, experiments, scale, store
 
 
 def experiment_names() -> list[str]:
@@ -49,7 +49,7 @@ def _add_run_options(sub: argparse.ArgumentParser, module) -> None:
     sub.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     sub.add_argument("--debug", action="store_true", help="on an error, print its full traceback")
     module.add_arguments(sub)
-    sub.set_defaults(main=module.main)
+    sub.set_defaults(main=module.main, presets=getattr(module, "PRESETS", None))
 
 
 def chosen_experiment(argv: list[str]) -> str | None:
@@ -65,6 +65,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return build_parser(chosen_experiment(argv)).parse_args(argv)
 
 
+def run_settings(args) -> dict:
+    """What defines the results in ``--out``: the experiment, its scale and that scale's preset, its seed, and
+    the package version. Options that pick which parts of a grid to run are not among them."""
+    return {"experiment": args.experiment, "scale": args.scale, "seed": getattr(args, "seed", None),
+            "preset": None if args.presets is None else args.presets[args.scale], "version": __version__}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else list(argv))
     if args.out.exists() and not args.out.is_dir():
@@ -73,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.exists() and any(args.out.iterdir()) and not args.resume:
         print(f"error: --out {args.out} already holds results; pass --resume to continue them", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
     try:
-        args.main(args)
+        with store.lock(args.out):
+            store.claim(args.out, run_settings(args), name="run.json")
+            args.main(args)
     except (ValueError, TypeError, OSError, RuntimeError) as error:
         if args.debug:
             raise

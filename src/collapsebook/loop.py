@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import trange
 
+from . import store
 from ._checks import check_choice, check_fraction, check_int
 
 POLICIES = ("replace", "accumulate", "accumulate-subsample")
@@ -84,7 +85,7 @@ class History:
     def save_json(self, path) -> None:
         """Write the history as JSON (lists of numbers), readable without collapsebook."""
         rows = [{k: np.asarray(v).tolist() for k, v in r.items()} for r in self.records]
-        _atomic_write(Path(path), json.dumps(rows).encode())
+        store.atomic_write(Path(path), json.dumps(rows).encode())
 
     @classmethod
     def load(cls, path) -> "History":
@@ -124,14 +125,23 @@ def run(
     data = np.asarray(data)
     n_original = data.shape[sample_axis]
     schedule = _schedule(n_samples, n_original)
-    config = {"seed": seed, "policy": policy, "original_fraction": original_fraction, "sample_axis": sample_axis}
     generation_rng(seed, 0)  # validates the seed before any work
-
-    history, model = History(), None
     training = _training_set(family, policy, sample_axis, measure)
-    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if folder is not None:
+    if checkpoint_dir is None:
+        return _generations(family, data, n_generations, History(), None, training, schedule, original_fraction,
+                            seed, measure, None, sample_axis, progress)
+    folder = Path(checkpoint_dir)
+    config = {"seed": seed, "policy": policy, "original_fraction": original_fraction, "sample_axis": sample_axis,
+              "data": store.fingerprint(data), "n_samples": [schedule(g) for g in range(1, 11)]}
+    with store.lock(folder):
         history, model = _resume(folder, config, family, training, data)
+        return _generations(family, data, n_generations, history, model, training, schedule, original_fraction,
+                            seed, measure, folder, sample_axis, progress)
+
+
+def _generations(family, data, n_generations, history, model, training, schedule, original_fraction, seed,
+                 measure, folder, sample_axis, progress) -> History:
+    """Generations ``len(history) .. n_generations`` of :func:`run`, each saved to ``folder`` when given."""
     for g in trange(len(history), n_generations + 1, desc="generations", disable=not progress):
         rng = generation_rng(seed, g)
         if g == 0:
@@ -260,41 +270,20 @@ def _save_generation(folder: Path, g: int, block, model_arrays, record) -> None:
     arrays.update({f"record/{k}": np.asarray(v) for k, v in record.items()})
     if block is not None:
         arrays["block"] = block
-    path = folder / f"generation_{g:05d}.npz"
-    tmp = folder / f".partial_{g:05d}.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    store.save_npz(folder / f"generation_{g:05d}.npz", **arrays)
 
 
 def _load_generation(path: Path):
-    with np.load(path) as z:
-        model = {k[6:]: z[k] for k in z.files if k.startswith("model/")}
-        record = {k[7:]: z[k] for k in z.files if k.startswith("record/")}
-        block = z["block"] if "block" in z.files else None
-    return model, record, block
-
-
-def claim_folder(folder, config: Mapping, name: str = "config.json") -> Path:
-    """Make ``folder`` the home of the run that ``config`` describes: record ``config`` there (as ``name``) the
-    first time, and raise ValueError if the folder holds a run with other settings. Returns the folder."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    config = json.loads(json.dumps(config, sort_keys=True, default=str))
-    path = folder / name
-    if path.exists():
-        saved = json.loads(path.read_text())
-        if saved != config:
-            raise ValueError(f"checkpoint_dir {folder} holds a run with other settings {saved}, not {config}; "
-                             "use another folder")
-    else:
-        _atomic_write(path, json.dumps(config, indent=1, sort_keys=True).encode())
-    return folder
+    z = store.load_npz(path)  # a damaged file is reported with its path
+    model = {k[6:]: v for k, v in z.items() if k.startswith("model/")}
+    record = {k[7:]: v for k, v in z.items() if k.startswith("record/")}
+    return model, record, z.get("block")
 
 
 def _resume(folder: Path, config: dict, family: Family, training, data):
     """The history of the finished generations in ``folder`` and the last one's model; their blocks are added to
     ``training`` in order, one file at a time, as the uninterrupted run added them."""
-    claim_folder(folder, config)
+    store.claim(folder, config, name="config.json")
     history, model_arrays = History(), None
     for expected, path in enumerate(_generation_files(folder)):
         if path.name != f"generation_{expected:05d}.npz":
@@ -305,9 +294,3 @@ def _resume(folder: Path, config: dict, family: Family, training, data):
     # only the last finished generation's model is needed to go on
     model = None if model_arrays is None else family.from_arrays(model_arrays)
     return history, model
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)

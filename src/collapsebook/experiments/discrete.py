@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import discrete, loop
+from .. import discrete, loop, store
 
 # The law of chapter 1: two rare states, the last one with probability 1/100.
 LAW = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
@@ -50,9 +50,11 @@ def replace_and_accumulate(q, n_samples, n_chains, n_generations, seed, folder=N
 
 def main(args) -> None:
     preset = PRESETS[args.scale]
-    by_size = absorption_by_size(LAW, preset["absorption_sizes"], preset["n_chains"], args.seed)
-    np.savez(args.out / "absorption.npz", law=LAW, sizes=np.array(preset["absorption_sizes"]),
-             **{f"state_{m}": r["state"] for m, r in by_size.items()},
-             **{f"time_{m}": r["time"] for m, r in by_size.items()})
+    absorption = args.out / "absorption.npz"
+    if not absorption.exists():  # the command line has claimed args.out for these settings before this runs
+        by_size = absorption_by_size(LAW, preset["absorption_sizes"], preset["n_chains"], args.seed)
+        store.save_npz(absorption, law=LAW, sizes=np.array(preset["absorption_sizes"]),
+                       **{f"state_{m}": r["state"] for m, r in by_size.items()},
+                       **{f"time_{m}": r["time"] for m, r in by_size.items()})
     replace_and_accumulate(LAW, preset["n_samples"], preset["loop_chains"], preset["loop_generations"],
                            args.seed, folder=args.out, progress=args.progress)

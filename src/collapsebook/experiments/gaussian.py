@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import gaussian, loop
+from .. import gaussian, loop, store
 
 PRESETS = {
     "ci": {"sizes": [100, 500, 1000, 10000], "n_generations": 1000, "n_chains": 1000, "n_recorded": 150,
@@ -115,13 +115,10 @@ def _cached(folder, name: str, config: dict, compute) -> dict:
     """``compute()``, or the arrays it saved as ``folder/name.npz`` in an earlier run with the same config."""
     if folder is None:
         return compute()
-    loop.claim_folder(folder, config, name=f"{name}.json")
+    store.claim(folder, config, name=f"{name}.json")
     path = Path(folder) / f"{name}.npz"
     if path.exists():
-        with np.load(path) as saved:
-            return dict(saved)
+        return store.load_npz(path)
     arrays = compute()
-    tmp = path.with_name(f".partial_{name}.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    store.save_npz(path, **arrays)
     return arrays

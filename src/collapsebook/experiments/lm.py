@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import lm, loop
+from .. import lm, loop, store
 from .._checks import check_choice, check_int, check_positive
 
 SETTINGS = {"b": {"epochs": 5, "original_fraction": 0.0}, "c": {"epochs": 10, "original_fraction": 0.1}}
@@ -86,7 +86,7 @@ def run(env: Setup, preset: dict, setting: str, seed: int, folder, *, repetition
     fixed = {k: v for k, v in preset.items() if k not in RESUMABLE}
     settings = {"setting": setting, "repetition_penalty": repetition_penalty, "source": env.source,
                 "model_name": env.name, "model_config": env.model.config.to_diff_dict(), **fixed}
-    loop.claim_folder(folder, settings, name="lm_config.json")
+    store.claim(folder, settings, name="lm_config.json")
     family = lm.family(env.model, env.train, folder / "weights", epochs=spec["epochs"], lr=preset["lr"],
                        batch_size=preset["batch_size"], validation=env.validation,
                        repetition_penalty=repetition_penalty, generate_batch_size=preset["generate_batch_size"],
