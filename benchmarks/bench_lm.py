@@ -3,42 +3,35 @@ book scale uses offline (SmolLM2-135M, 134.5M parameters), against plain hand-wr
 the same run, and bf16 autocast against float32. From the measured rates it projects the chapter's `book` run
 (every fine-tuning, evaluation and beam search its preset implies) to check it against its 25-minute budget.
 
+The references are the plainest fair ones: the same loss (the model's own ``labels=`` loss, as lm.fine_tune), the
+same optimiser (AdamW; a constant rate, no schedule), the same batches; threads are pinned (1 by default:
+with the default threads on a shared 2-core machine fine-tuning swung 9x between runs) and every measure is the
+median of >= 5 interleaved repeats with its spread (benchmarks/_harness.py).
+
     .venv/bin/python benchmarks/bench_lm.py
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from _harness import Record, compare, pin_threads
 
 from collapsebook import lm
 from collapsebook.experiments.lm import PRESETS, SETTINGS, plan
 
 import torch  # noqa: E402
 
-N_BLOCKS, BATCH, EPOCHS, N_PROMPTS, BEAMS = 8, 4, 1, 4, 5
+N_BLOCKS, BATCH, EPOCHS, N_PROMPTS, BEAMS, N_NEW = 8, 4, 1, 2, 5, 32
 BUDGET_S = 25 * 60  # the chapter's budget at the book scale on 2 CPU cores
 
 
-def timed(fn, repeats=2):
-    """Best wall time of ``repeats`` calls (the first one also warms caches up) and the last result."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 def plain_fine_tune(model, blocks):
-    """Reference: AdamW at a constant rate, the loss written out, no schedule, no validation."""
+    """Reference: AdamW at a constant rate, the model's own loss (as lm.fine_tune), no schedule, no validation."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     model.train()
     for _ in range(EPOCHS):
         for batch in torch.as_tensor(blocks).split(BATCH):
-            logits = model(input_ids=batch).logits[:, :-1]
-            loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch[:, 1:])
+            loss = model(input_ids=batch, labels=batch).loss
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
@@ -53,7 +46,7 @@ def plain_losses(model, blocks):
 
 
 @torch.no_grad()
-def plain_beam_search(model, prompts, n_new=64, beams=BEAMS):
+def plain_beam_search(model, prompts, n_new=N_NEW, beams=BEAMS):
     """Reference: beam search written out with the model's key-value cache (end of text forbidden)."""
     prompts = torch.as_tensor(prompts)
     n, eos = len(prompts), model.config.eos_token_id
@@ -82,10 +75,12 @@ def model_and_blocks():
     return model, lm.blocks(tokenizer, corpus.train[:100])[:N_BLOCKS]
 
 
-def report(task, unit_count, ours, reference, against="reference"):
-    print(f"{task:<26} package {unit_count / ours:7.0f} tok/s   {against} {unit_count / reference:7.0f} tok/s"
-          f"   speed ratio package/{against} {reference / ours:5.2f}")
-    return unit_count / ours
+def report(record, task, unit_count, ours, reference, ratio, against="reference"):
+    """Print the package's and the reference's token rates, record the speed ratio; return the package's rate."""
+    print(f"{task:<26} package {unit_count / ours.median:7.0f} tok/s   {against} {unit_count / reference.median:7.0f}"
+          f" tok/s")
+    record.add(f"{task}: speed package / {against}", ratio, "x")
+    return unit_count / ours.median
 
 
 def book_projection(rates) -> float:
@@ -104,34 +99,62 @@ def book_projection(rates) -> float:
 
 def main():
     model, blocks = model_and_blocks()
+    record = Record("bench_lm", pin_threads())
     print(f"{lm.STANDIN}: {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, "
           f"{torch.get_num_threads()} threads, bf16 native here: {lm.bf16_native(torch.device('cpu'))}")
     rates, tokens = {}, EPOCHS * blocks.size
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    ours, _ = timed(lambda: lm.fine_tune(model, blocks, epochs=EPOCHS, lr=1e-5, batch_size=BATCH, progress=False))
+
+    def from_start(fn):  # every fine-tuning starts from the same weights
+        model.load_state_dict(state)
+        return fn()
+
+    def package_fine_tune():
+        return from_start(lambda: lm.fine_tune(model, blocks, epochs=EPOCHS, lr=1e-5, batch_size=BATCH,
+                                               progress=False))
+
+    def reference_fine_tune():
+        with lm._autocast(model.device):  # the reference under the same precision: the ratio is the overhead
+            from_start(lambda: plain_fine_tune(model, blocks))
+
+    rates["train"] = report(record, "fine-tuning", tokens, *compare(package_fine_tune, reference_fine_tune))
+
+    def float32_fine_tune():
+        lm.BF16 = False
+        try:
+            package_fine_tune()
+        finally:
+            lm.BF16 = None
+
+    report(record, "fine-tuning (auto / fp32)", tokens, *compare(package_fine_tune, float32_fine_tune),
+           against="float32")
     model.load_state_dict(state)
-    with lm._autocast(model.device):  # the references under the same precision: the ratio is the overhead
-        reference, _ = timed(lambda: plain_fine_tune(model, blocks))
-    model.load_state_dict(state)
-    rates["train"] = report("fine-tuning", tokens, ours, reference)
-    lm.BF16 = False
-    fp32, _ = timed(lambda: lm.fine_tune(model, blocks, epochs=EPOCHS, lr=1e-5, batch_size=BATCH, progress=False))
-    lm.BF16 = None
-    model.load_state_dict(state)
-    report("fine-tuning (auto / fp32)", tokens, ours, fp32, against="float32")
-    ours, _ = timed(lambda: lm.sequence_losses(model, blocks))
-    with lm._autocast(model.device):
-        reference, _ = timed(lambda: plain_losses(model, blocks))
-    rates["eval"] = report("evaluation", blocks.size, ours, reference)
-    prompts = blocks[:N_PROMPTS]
-    ours, generated = timed(lambda: lm.continue_blocks(model, prompts, batch_size=N_PROMPTS, progress=False))
-    with lm._autocast(model.device):
-        reference, written = timed(lambda: plain_beam_search(model, prompts))
-    rates["generate"] = report("5-beam generation", generated.size, ours, reference)
-    print(f"same continuations as the hand-written beam search: {np.mean(np.all(generated == written, 1)):.0%}")
+
+    def reference_losses():
+        with lm._autocast(model.device):
+            return plain_losses(model, blocks)
+
+    rates["eval"] = report(record, "evaluation", blocks.size,
+                           *compare(lambda: lm.sequence_losses(model, blocks), reference_losses))
+    prompts, results = blocks[:N_PROMPTS], {}
+
+    def package_beams():
+        results["package"] = lm.continue_blocks(model, prompts, n_new=N_NEW, batch_size=N_PROMPTS, progress=False)
+
+    def reference_beams():
+        with lm._autocast(model.device):
+            results["reference"] = plain_beam_search(model, prompts)
+
+    rates["generate"] = report(record, f"{BEAMS}-beam generation", N_PROMPTS * N_NEW,
+                               *compare(package_beams, reference_beams))
+    same = np.mean(np.all(results["package"] == results["reference"], 1))
+    print(f"same continuations as the hand-written beam search: {same:.0%}")
     projected = book_projection(rates)
-    print(f"chapter 5 at the book scale, projected from these rates: {projected / 60:.1f} min, "
-          f"{projected / BUDGET_S:.2f} of its {BUDGET_S // 60}-minute budget (loading and figures not included)")
+    print(f"chapter 5 at the book scale, projected from these medians on {torch.get_num_threads()} thread(s) (the "
+          f"book runs on all cores): {projected / 60:.1f} min, "
+          f"{projected / BUDGET_S:.2f} of its {BUDGET_S // 60}-minute budget (loading and figures not included; "
+          f"generation timed on {N_NEW}-token continuations, the book's are {lm.BLOCK_SIZE})")
+    record.save()
 
 
 if __name__ == "__main__":
