@@ -47,12 +47,22 @@ def test_build_is_seeded_and_leaves_torch_global_generator_alone():
     assert not torch.equal(next(a.parameters()), next(c.parameters()))
 
 
-def test_loss_is_bce_plus_kl_per_image():
+def test_loss_is_bce_plus_beta_times_kl_per_image():
     x = torch.tensor([[[1.0, 0.0]]])
     recon = torch.tensor([[[0.5, 0.5]]])
     mu, logvar = torch.tensor([[1.0]]), torch.tensor([[0.0]])
     # BCE: 2 log 2; KL of N(1, 1) from N(0, 1): 1/2.
     assert vae.loss(recon, x, mu, logvar).item() == pytest.approx(2 * np.log(2) + 0.5)
+    assert vae.loss(recon, x, mu, logvar, beta=0.25).item() == pytest.approx(2 * np.log(2) + 0.125)
+
+
+def test_beta_reaches_the_training_loss(digits):
+    images = digits[0][:64]
+    paper, light = (vae.fit(images, np.random.default_rng(0), n_steps=3, batch_size=64, beta=b, progress=False)
+                    for b in (1.0, 64 / 784))
+    assert light.losses[0] < paper.losses[0]  # the same first step, a smaller KL term
+    teacher = vae.fit_to_teacher(paper, np.random.default_rng(1), 2, batch_size=16, beta=0.5, progress=False)
+    assert len(teacher.losses) == 2
 
 
 def test_set_threads_and_device():
@@ -75,7 +85,11 @@ def test_fit_lowers_the_loss_and_sample_encode_have_the_right_shapes(digits):
     drawn = vae.sample(model, 70, np.random.default_rng(1))
     assert drawn.shape == (70, 8, 8) and drawn.dtype == np.float32
     assert 0 <= drawn.min() and drawn.max() <= 1
-    assert vae.encode(model, images[:9]).shape == (9, vae.SMALL_LATENT_DIM)
+    means = vae.encode(model, images[:9])
+    with torch.no_grad():
+        mu, logvar = model.encode(torch.as_tensor(images[:9], device=vae.device()))
+    assert means.shape == (9, vae.SMALL_LATENT_DIM)
+    np.testing.assert_array_equal(means, mu.cpu().numpy())  # the means, not the log-variances
 
 
 def test_fit_with_n_steps_and_same_seed_is_reproducible(digits):
@@ -95,6 +109,19 @@ def test_model_batches_are_fresh_decoder_means_that_can_be_trained_on():
     assert first.shape == (16, 8, 8) and not torch.equal(first, second)
     student = vae.fit_to_teacher(teacher, np.random.default_rng(2), 3, batch_size=16, progress=False)
     assert len(student.losses) == 3 and np.all(np.isfinite(student.losses))
+
+
+def test_draws_decode_standard_normal_codes():
+    """Samples and teacher batches are decoder means at z ~ N(0, I): the same codes, drawn here, decode to them."""
+    model = vae.build(8, np.random.default_rng(0))
+    generator = vae.torch_generator(np.random.default_rng(1))
+    z = torch.randn((2000, model.latent_dim), generator=generator, device=generator.device)
+    assert float(z.std()) == pytest.approx(1.0, abs=0.02) and abs(float(z.mean())) < 0.02
+    with torch.no_grad():
+        expected = model.decode(z).cpu().numpy()
+    np.testing.assert_array_equal(vae.sample(model, 2000, np.random.default_rng(1)), expected)
+    batches = vae.model_batches(model, 1000, 2, vae.torch_generator(np.random.default_rng(1)))
+    np.testing.assert_array_equal(torch.cat(list(batches)).cpu().numpy(), expected)
 
 
 def test_image_batches_cover_every_image_once_per_epoch():
@@ -148,6 +175,15 @@ def test_recursive_fresh_resumes_to_the_same_models(tmp_path, digits):
         vae.recursive_fresh(images, 2, checkpoint_dir=tmp_path, **{**settings, "seed": 4})
 
 
+def test_recursive_fresh_trains_each_generation_on_the_one_before(digits):
+    images = digits[0][:128]
+    models = vae.recursive_fresh(images, 2, epochs=1, batch_size=64, beta=0.5, seed=4, progress=False)
+    for g in (1, 2):
+        again = vae.fit_to_teacher(models[g - 1], loop.generation_rng(4, g), 2, batch_size=64, beta=0.5,
+                                   progress=False)
+        assert all(torch.equal(p, q) for p, q in zip(again.parameters(), models[g].parameters()))
+
+
 def test_generation0_of_both_protocols_is_the_same_model(digits):
     images = digits[0][:128]
     fresh = vae.recursive_fresh(images, 0, epochs=1, batch_size=64, seed=2, progress=False)[0]
@@ -170,7 +206,8 @@ def test_bad_images_raise(images, match):
 
 @pytest.mark.parametrize("kwargs, name", [({"epochs": 0}, "epochs"), ({"epochs": -1}, "epochs"),
                                           ({"n_steps": 0}, "n_steps"), ({"batch_size": 0}, "batch_size"),
-                                          ({"lr": 0.0}, "lr"), ({"width": 0}, "width")])
+                                          ({"lr": 0.0}, "lr"), ({"width": 0}, "width"), ({"beta": 0.0}, "beta"),
+                                          ({"beta": float("nan")}, "beta")])
 def test_bad_settings_raise_naming_the_parameter(digits, kwargs, name):
     with pytest.raises(ValueError, match=name):
         vae.fit(digits[0][:10], np.random.default_rng(0), progress=False, **kwargs)
@@ -301,29 +338,91 @@ def test_split_classifier_and_class_frequencies(digits):
     assert np.all(np.abs(frequencies - 0.1) < 0.05)
 
 
-def test_summary_and_policies_on_a_tiny_run(digits):
+def test_presets_name_the_same_settings_at_every_scale():
+    keys = [set(preset) for preset in experiment.PRESETS.values()]
+    assert all(k == keys[0] for k in keys)
+    # The ci scale's 8x8 digits weigh reconstruction against KL per pixel as the paper's 28x28 ones do.
+    assert experiment.PRESETS["ci"]["beta"] == pytest.approx(64 / 784)
+    assert experiment.PRESETS["book"]["beta"] == experiment.PRESETS["paper"]["beta"] == 1.0
+    assert all(p["policy_chains"] >= 2 for p in experiment.PRESETS.values())
+
+
+def test_spread_factor_and_paired_difference():
+    assert experiment.spread_factor([1.0, 0.5, 0.25]) == pytest.approx(0.5)
+    assert experiment.spread_factor([2.0, 2.0]) == 1.0
+    # The official notebook's five runs shrink by 0.89-0.90 per generation.
+    factors = [experiment.spread_factor(run) for run in experiment.PAPER_SPREADS]
+    assert min(factors) > 0.88 and max(factors) < 0.91
+    for bad in ([1.0], [1.0, 0.0], [[1.0, 0.5]]):
+        with pytest.raises(ValueError, match="spreads"):
+            experiment.spread_factor(bad)
+    mean, se = experiment.paired_difference([3.0, 4.0, 8.0], [1.0, 1.0, 4.0])
+    assert mean == pytest.approx(3.0) and se == pytest.approx(1.0 / np.sqrt(3))
+    with pytest.raises(ValueError, match="two or more chains"):
+        experiment.paired_difference([1.0], [0.0])
+
+
+def test_summary_measures_the_models_draws_with_the_original_encoder(digits):
     images, labels = digits
     train = images[:128]
-    model0 = vae.fit(train, loop.generation_rng(0, 0), n_steps=4, batch_size=64, progress=False)
+    original, other = (vae.fit(train, np.random.default_rng(s), n_steps=4, batch_size=64, progress=False)
+                       for s in (0, 1))
     classifier = experiment.digit_classifier(images[1000:], labels[1000:])
-    reference = vae.encode(model0, train)
-    record = experiment.summary(model0, model0, reference, classifier, 50, np.random.default_rng(0))
+    reference = vae.encode(original, train)
+    record = experiment.summary(original, other, reference, classifier, 50, np.random.default_rng(3))
     assert set(record) == {"latent_std", "latent_std_se", "outside_95", "outside_99", "class_frequencies"}
-    preset = {**experiment.PRESETS["ci"], "epochs": 2, "policy_generations": 1}
+    drawn = vae.sample(other, 50, np.random.default_rng(3))
+    std, se = experiment.latent_spread(vae.encode(original, drawn))
+    assert (record["latent_std"], record["latent_std_se"]) == (std, se)
+    np.testing.assert_array_equal(record["class_frequencies"], experiment.class_frequencies(classifier, drawn))
 
-    def measure(model, _train, g):
-        return experiment.summary(model0, model, reference, classifier, 50, np.random.default_rng(g))
 
-    histories = experiment.run_policies(train, model0, measure, preset, seed=0, progress=False)
-    assert set(histories) == set(experiment.POLICIES)
-    for history in histories.values():
-        assert len(history) == 2 and history["latent_std"][0] == record["latent_std"]
-        np.testing.assert_array_equal(history["encoder.1.weight"][0], model0.encoder[1].weight.detach().cpu().numpy())
+TINY = {**experiment.PRESETS["ci"], "epochs": 1, "batch_size": 64, "policy_generations": 2}
+
+
+def test_generation0_is_the_fit_with_the_chains_seed_and_resumes(tmp_path, digits):
+    train = digits[0][:128]
+    steps = vae.n_batches(len(train), TINY["batch_size"], TINY["epochs"])
+    direct = vae.fit(train, loop.generation_rng(5, 0), n_steps=steps, batch_size=64, width=TINY["width"],
+                     beta=TINY["beta"], progress=False)
+    saved = experiment.generation0(train, TINY, 5, folder=tmp_path)
+    loaded = experiment.generation0(train, TINY, 5, folder=tmp_path)
+    for model in (saved, loaded):
+        assert all(torch.equal(p, q) for p, q in zip(direct.parameters(), model.parameters()))
+
+
+def test_policy_chains_are_independent_and_share_generation0_within_a_chain(digits):
+    train = digits[0][:128]
+    model0 = experiment.generation0(train, TINY, 7)
+    calls = []
+
+    def measure(model, seed, g):
+        calls.append((seed, g))
+        return {"encoder_bias": model.encoder[1].bias.detach().cpu().numpy().copy()}
+
+    chains = experiment.policy_chains(train, measure, TINY, [7, 8], model0=model0, progress=False)
+    assert len(chains) == 2 and all(set(chain) == set(experiment.POLICIES) for chain in chains)
+    assert sorted(set(calls)) == [(seed, g) for seed in (7, 8) for g in range(3)]
+    for chain in chains:
+        replace, accumulate = chain["replace"], chain["accumulate"]
+        # Both policies start from the chain's generation 0, then train different models.
+        np.testing.assert_array_equal(replace["encoder_bias"][0], accumulate["encoder_bias"][0])
+        assert not np.array_equal(replace["encoder_bias"][1], accumulate["encoder_bias"][1])
+        # Replace trains on the newest n draws; accumulate keeps the real digits and every earlier draw.
+        assert list(replace["n_train"]) == [128, 128, 128] and list(accumulate["n_train"]) == [128, 256, 384]
+    np.testing.assert_array_equal(chains[0]["replace"]["encoder_bias"][0], model0.encoder[1].bias.detach().cpu().numpy())
+    other0 = experiment.generation0(train, TINY, 8).encoder[1].bias.detach().cpu().numpy()
+    np.testing.assert_array_equal(chains[1]["replace"]["encoder_bias"][0], other0)
+    assert not np.array_equal(chains[0]["replace"]["encoder_bias"][0], other0)
+    again = experiment.policy_chains(train, measure, TINY, [8], progress=False)[0]
+    np.testing.assert_array_equal(again["accumulate"]["encoder_bias"], chains[1]["accumulate"]["encoder_bias"])
+    with pytest.raises(ValueError, match="seeds"):
+        experiment.policy_chains(train, measure, TINY, [], progress=False)
 
 
 def test_cli_runs_resumes_and_writes_checkpoints(tmp_path, monkeypatch):
     tiny = {**experiment.PRESETS["ci"], "n_train": 128, "epochs": 1, "n_generations": 1, "policy_generations": 1,
-            "n_measure": 50}
+            "policy_chains": 2, "n_measure": 50}
     monkeypatch.setitem(experiment.PRESETS, "ci", tiny)
     monkeypatch.setattr(sys, "argv", ["collapsebook"])
     out = tmp_path / "run"
@@ -331,7 +430,9 @@ def test_cli_runs_resumes_and_writes_checkpoints(tmp_path, monkeypatch):
     assert (out / "fresh" / "generation_00001.safetensors").exists()
     rows = json.loads((out / "fresh_metrics.json").read_text())
     assert len(rows) == 2 and {"latent_std", "outside_99", "class_frequencies"} <= set(rows[0])
-    assert len(loop.History.load(out / "policies" / "accumulate")) == 2
+    for seed in (0, 1):
+        assert len(loop.History.load(out / "chains" / f"seed_{seed}" / "accumulate")) == 2
+    assert (out / "chains" / "seed_1" / "generation0" / "generation_00000.safetensors").exists()
     (out / "fresh" / "generation_00001.safetensors").unlink()  # as if interrupted during generation 1
     assert cli.main(["run", "vae", "--scale", "ci", "--out", str(out), "--resume", "--no-progress"]) == 0
     assert (out / "fresh" / "generation_00001.safetensors").exists()

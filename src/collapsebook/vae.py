@@ -129,12 +129,13 @@ def check_images(images, image_size: int | None = None) -> np.ndarray:
     return images
 
 
-def loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """The negative ELBO per image: binary cross-entropy summed over pixels plus the KL divergence of
-    ``q(z|x)`` from ``N(0, I)`` (beta = 1), averaged over the batch."""
+def loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+         beta: float = 1.0) -> torch.Tensor:
+    """The negative ELBO per image: binary cross-entropy summed over pixels plus ``beta`` times the KL
+    divergence of ``q(z|x)`` from ``N(0, I)`` (the paper's beta = 1), averaged over the batch."""
     bce = F.binary_cross_entropy(recon, x, reduction="sum")
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-    return (bce + kl) / x.shape[0]
+    return (bce + beta * kl) / x.shape[0]
 
 
 def image_batches(images: np.ndarray, batch_size: int, epochs: int, generator: torch.Generator) -> Iterator:
@@ -160,14 +161,16 @@ def n_batches(n_images: int, batch_size: int, epochs: int) -> int:
 
 
 def train(model: VAE, batches, total: int, generator: torch.Generator, *, lr: float = 1e-3,
-          weight_decay: float = 1e-5, progress: bool = True) -> np.ndarray:
-    """Adam on the negative ELBO over ``batches`` (``total`` of them); returns the loss of every step."""
+          weight_decay: float = 1e-5, beta: float = 1.0, progress: bool = True) -> np.ndarray:
+    """Adam on the negative ELBO (KL weight ``beta``) over ``batches`` (``total`` of them); returns the loss
+    of every step."""
     optimiser = torch.optim.Adam(model.parameters(), lr=check_positive("lr", lr), weight_decay=weight_decay)
+    beta = check_positive("beta", beta)
     model.train()
     losses = []
     for x in tqdm(batches, total=total, desc="training", leave=False, disable=not progress):
         recon, mu, logvar = model(x, generator)
-        value = loss(recon, x, mu, logvar)
+        value = loss(recon, x, mu, logvar, beta)
         optimiser.zero_grad()
         value.backward()
         optimiser.step()
@@ -177,11 +180,12 @@ def train(model: VAE, batches, total: int, generator: torch.Generator, *, lr: fl
 
 
 def fit(images, rng: np.random.Generator, *, epochs: int = 30, n_steps: int | None = None,
-        batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-5, width: int | None = None,
-        progress: bool = True) -> VAE:
+        batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-5, beta: float = 1.0,
+        width: int | None = None, progress: bool = True) -> VAE:
     """A fresh VAE trained on ``images`` for ``epochs`` (the paper's optimiser settings by default), or for
     exactly ``n_steps`` optimiser steps when given, whatever the number of images (equal compute per
-    generation, as in the paper's protocol). ``width``: see :func:`conv_vae` and :func:`small_vae`."""
+    generation, as in the paper's protocol). ``beta``: the weight of the KL term (see :func:`loss`);
+    ``width``: see :func:`conv_vae` and :func:`small_vae`."""
     images = check_images(images)
     batch_size = check_int("batch_size", batch_size, 1)
     if n_steps is None:
@@ -191,7 +195,7 @@ def fit(images, rng: np.random.Generator, *, epochs: int = 30, n_steps: int | No
     generator = torch_generator(rng)
     passes = math.ceil(n_steps / math.ceil(len(images) / batch_size))
     batches = itertools.islice(image_batches(images, batch_size, passes, generator), n_steps)
-    model.losses = train(model, batches, n_steps, generator, lr=lr, weight_decay=weight_decay,
+    model.losses = train(model, batches, n_steps, generator, lr=lr, weight_decay=weight_decay, beta=beta,
                          progress=progress)
     return model
 
@@ -279,19 +283,19 @@ def family(progress: bool = True, **settings) -> Family:
 
 
 def fit_to_teacher(teacher: VAE, rng: np.random.Generator, n_steps: int, *, batch_size: int = 256,
-                   lr: float = 1e-3, weight_decay: float = 1e-5, progress: bool = True) -> VAE:
+                   lr: float = 1e-3, weight_decay: float = 1e-5, beta: float = 1.0, progress: bool = True) -> VAE:
     """A fresh VAE of the teacher's architecture trained for ``n_steps``, each step on a fresh batch of
     the teacher's decoder means (one generation of the paper's protocol)."""
     n_steps, batch_size = check_int("n_steps", n_steps, 1), check_int("batch_size", batch_size, 1)
     model, generator = build(rng=rng, **teacher.config()), torch_generator(rng)
     model.losses = train(model, model_batches(teacher, batch_size, n_steps, generator), n_steps, generator,
-                         lr=lr, weight_decay=weight_decay, progress=progress)
+                         lr=lr, weight_decay=weight_decay, beta=beta, progress=progress)
     return model
 
 
 def recursive_fresh(images, n_generations: int, *, epochs: int = 30, batch_size: int = 256, lr: float = 1e-3,
-                    weight_decay: float = 1e-5, width: int | None = None, seed: int = 0, checkpoint_dir=None,
-                    progress: bool = True) -> list[VAE]:
+                    weight_decay: float = 1e-5, beta: float = 1.0, width: int | None = None, seed: int = 0,
+                    checkpoint_dir=None, progress: bool = True) -> list[VAE]:
     """The paper's protocol: generation 0 fits ``images`` for ``epochs``; every later generation is a fresh
     VAE trained for as many steps, each on a fresh batch of decoder means of the previous generation.
 
@@ -303,8 +307,9 @@ def recursive_fresh(images, n_generations: int, *, epochs: int = 30, batch_size:
     n_generations = check_int("n_generations", n_generations, 0)
     batch_size = check_int("batch_size", batch_size, 1)
     steps = n_batches(len(images), batch_size, check_int("epochs", epochs, 1))
-    optimiser = {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "progress": progress}
-    config = {"seed": seed, "steps": steps, "batch_size": batch_size, "n_images": len(images)}
+    optimiser = {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "beta": beta,
+                 "progress": progress}
+    config = {"seed": seed, "steps": steps, "batch_size": batch_size, "n_images": len(images), "beta": beta}
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
     models = [] if folder is None else _load_finished(folder, n_generations, config)
     for g in tqdm(range(len(models), n_generations + 1), desc="generations", disable=not progress):

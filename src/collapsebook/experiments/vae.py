@@ -2,7 +2,8 @@
 
 Two protocols: the paper's (a fresh VAE per generation, every training batch a fresh batch of decoder means
 of the previous VAE; one safetensors checkpoint per generation in OUT/fresh) and fixed synthetic datasets
-through the generation loop under three data policies (OUT/policies/NAME). Metrics per generation go to
+through the generation loop under two data policies, in independently trained chains, one per seed
+(OUT/chains/seed_S/NAME, generation 0 in OUT/chains/seed_S/generation0). Metrics per generation go to
 OUT/fresh_metrics.json and into the loop's checkpoints. Everything resumes with --resume.
 """
 
@@ -10,28 +11,39 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 
 from .. import data, loop, metrics, vae
 
+# beta: the weight of the KL term. The paper's is 1 for 784 pixels; an 8x8 digit has 64, so at the ci scale
+# the KL term is scaled by 64/784 to weigh against the reconstruction term per pixel as it does in the paper.
 PRESETS = {
-    "ci": {"image_size": 8, "width": 256, "n_train": 1000, "n_heldout": 600, "epochs": 16, "batch_size": 32,
-           "n_generations": 3, "policy_generations": 2, "n_measure": 1000},
-    "book": {"image_size": 28, "width": 32, "n_train": 4000, "n_heldout": 4000, "epochs": 10, "batch_size": 32,
-             "n_generations": 5, "policy_generations": 2, "n_measure": 2000},
-    "paper": {"image_size": 28, "width": 64, "n_train": 60000, "n_heldout": 5000, "epochs": 30,
-              "batch_size": 256, "n_generations": 20, "policy_generations": 10, "n_measure": 10000},
+    "ci": {"image_size": 8, "width": 256, "beta": 64 / 784, "n_train": 1000, "n_heldout": 600, "epochs": 16,
+           "batch_size": 32, "n_generations": 5, "policy_generations": 3, "policy_chains": 5, "n_measure": 1000},
+    "book": {"image_size": 28, "width": 32, "beta": 1.0, "n_train": 8000, "n_heldout": 2000, "epochs": 10,
+             "batch_size": 64, "n_generations": 5, "policy_generations": 3, "policy_chains": 3, "n_measure": 2000},
+    "paper": {"image_size": 28, "width": 64, "beta": 1.0, "n_train": 55000, "n_heldout": 5000, "epochs": 30,
+              "batch_size": 256, "n_generations": 21, "policy_generations": 10, "policy_chains": 3,
+              "n_measure": 10000},
 }
 
 # The data policies compared on fixed synthetic datasets: loop.run keywords.
-POLICIES = {
-    "replace": {"policy": "replace"},
-    "accumulate": {"policy": "accumulate"},
-    "replace, 10% real": {"policy": "replace", "original_fraction": 0.1},
-}
+POLICIES = {"replace": {"policy": "replace"}, "accumulate": {"policy": "accumulate"}}
 
 LEVELS = (0.95, 0.99)  # central quantile intervals of the original latents
+
+# The spread (std) of latent means under the original encoder that the official notebook
+# (iliaishacked/curse_recurse, VAE_experiments.ipynb) printed for its five runs, at its generations 0-4
+# (100 draws each; its generation n is this book's generation n + 1).
+PAPER_SPREADS = np.array([
+    [0.6995, 0.6013, 0.5541, 0.4893, 0.4665],
+    [0.6953, 0.5937, 0.5296, 0.4843, 0.4310],
+    [0.6923, 0.6091, 0.5336, 0.4892, 0.4583],
+    [0.6784, 0.6050, 0.5235, 0.4830, 0.4280],
+    [0.6736, 0.6076, 0.5273, 0.4681, 0.4329],
+])
 
 
 def add_arguments(parser) -> None:
@@ -85,6 +97,27 @@ def summary(original, model, reference, classifier, n: int, rng) -> dict:
     }
 
 
+def spread_factor(spreads) -> float:
+    """The mean factor by which the spread shrinks per generation: ``(last / first) ** (1 / steps)``."""
+    spreads = np.asarray(spreads, dtype=float)
+    if spreads.ndim != 1 or len(spreads) < 2 or np.any(spreads <= 0):
+        raise ValueError(f"spreads must be at least two positive numbers, got {spreads!r}")
+    return float((spreads[-1] / spreads[0]) ** (1 / (len(spreads) - 1)))
+
+
+def training(preset: dict, progress: bool = False) -> dict:
+    """The preset's training settings, as :func:`collapsebook.vae.recursive_fresh` takes them."""
+    keys = ("epochs", "batch_size", "width", "beta")
+    return {**{k: preset[k] for k in keys}, "progress": progress}
+
+
+def generation0(images, preset: dict, seed: int, folder=None, progress: bool = False) -> vae.VAE:
+    """Generation 0 of chain ``seed``: a VAE fitted to the real ``images`` with the preset's settings (saved in,
+    and on a second call loaded from, ``folder``). The same model as ``vae.fit`` with
+    ``loop.generation_rng(seed, 0)`` and as many steps."""
+    return vae.recursive_fresh(images, 0, seed=seed, checkpoint_dir=folder, **training(preset, progress))[0]
+
+
 def reusing_generation0(family: loop.Family, original_images, model0) -> loop.Family:
     """The same family, except that fitting the original images returns ``model0``: generation 0 of every
     policy is then the paper protocol's generation 0 (the same seed trains the same model), trained once."""
@@ -92,16 +125,44 @@ def reusing_generation0(family: loop.Family, original_images, model0) -> loop.Fa
 
 
 def run_policies(images, model0, measure, preset, seed: int, folder=None, progress: bool = True) -> dict:
-    """The loop on fixed synthetic datasets under each of :data:`POLICIES`: a ``History`` per policy."""
+    """One chain: the loop on fixed synthetic datasets under each of :data:`POLICIES`, all from generation 0
+    ``model0``, with the loop's ``seed``; ``measure(model, seed, g)`` makes each generation's record.
+    Returns a ``History`` per policy."""
     steps = vae.n_batches(len(images), preset["batch_size"], preset["epochs"])
-    family = vae.family(progress=progress, n_steps=steps, batch_size=preset["batch_size"], width=preset["width"])
+    family = vae.family(progress=progress, n_steps=steps, batch_size=preset["batch_size"], width=preset["width"],
+                        beta=preset["beta"])
     family = reusing_generation0(family, images, model0)
     return {
-        name: loop.run(family, images, preset["policy_generations"], seed=seed, measure=measure,
-                       checkpoint_dir=None if folder is None else folder / _folder_name(name),
+        name: loop.run(family, images, preset["policy_generations"], seed=seed,
+                       measure=lambda model, _train, g: measure(model, seed, g),
+                       checkpoint_dir=None if folder is None else Path(folder) / name,
                        progress=progress, **kwargs)
         for name, kwargs in POLICIES.items()
     }
+
+
+def policy_chains(images, measure, preset, seeds, model0=None, folder=None, progress: bool = True) -> list[dict]:
+    """Independently trained chains, one per seed: generation 0 fitted to ``images`` with that seed
+    (``model0``, when given, is the first seed's), then :func:`run_policies` from it. Returns one
+    ``{policy: History}`` per chain."""
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one chain, got none")
+    chains = []
+    for i, seed in enumerate(seeds):
+        chain = None if folder is None else Path(folder) / f"seed_{seed}"
+        first = model0 if i == 0 and model0 is not None else generation0(
+            images, preset, seed, None if chain is None else chain / "generation0", progress)
+        chains.append(run_policies(images, first, measure, preset, seed, folder=chain, progress=progress))
+    return chains
+
+
+def paired_difference(a, b) -> tuple[float, float]:
+    """The mean of ``a - b`` over paired chains and its standard error (sample std over sqrt(chains))."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if d.ndim != 1 or len(d) < 2:
+        raise ValueError(f"a and b must hold the same two or more chains, got {len(np.atleast_1d(d))}")
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
 def main(args) -> None:
@@ -110,19 +171,15 @@ def main(args) -> None:
     images, labels = data.load_mnist(preset["image_size"], online=True if args.online else None)
     train, _, held, held_labels = split_digits(images, labels, preset["n_train"], preset["n_heldout"], args.seed)
     classifier = digit_classifier(held, held_labels)
-    models = vae.recursive_fresh(train, preset["n_generations"], epochs=preset["epochs"],
-                                 batch_size=preset["batch_size"], width=preset["width"], seed=args.seed,
-                                 checkpoint_dir=args.out / "fresh", progress=args.progress)
+    models = vae.recursive_fresh(train, preset["n_generations"], seed=args.seed, checkpoint_dir=args.out / "fresh",
+                                 **training(preset, args.progress))
     reference = vae.encode(models[0], train[:preset["n_measure"]])
 
-    def measure(model, _train, g):
-        rng = np.random.default_rng([args.seed, g, 1])  # the notebook draws the same samples
+    def measure(model, seed, g):
+        rng = np.random.default_rng([seed, g, 1])  # the notebook draws the same samples
         return summary(models[0], model, reference, classifier, preset["n_measure"], rng)
 
-    rows = [{k: np.asarray(v).tolist() for k, v in measure(m, None, g).items()} for g, m in enumerate(models)]
+    rows = [{k: np.asarray(v).tolist() for k, v in measure(m, args.seed, g).items()} for g, m in enumerate(models)]
     (args.out / "fresh_metrics.json").write_text(json.dumps(rows))
-    run_policies(train, models[0], measure, preset, args.seed, folder=args.out / "policies", progress=args.progress)
-
-
-def _folder_name(policy_name: str) -> str:
-    return policy_name.replace(", ", "_").replace("% ", "pct-")
+    seeds = range(args.seed, args.seed + preset["policy_chains"])
+    policy_chains(train, measure, preset, seeds, model0=models[0], folder=args.out / "chains", progress=args.progress)
