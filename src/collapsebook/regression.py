@@ -94,7 +94,8 @@ def family(rows, sigma: float = 1.0) -> Family:
 
     ``rows`` has shape ``(T, d)`` (one design shared by every chain) or ``(chains, T, d)`` (one per chain);
     models are ``{"w": (chains, d)}``; a sample of ``n`` points labels the design's rows (see :func:`sample`)
-    with noise ``sigma``, the noise of the real labels. The original data are ``sample(w, rows, sigma, T, rng)``.
+    with noise ``sigma``, the noise of the real labels. The original data are ``sample(w, rows, sigma, T, rng)``
+    with ``w`` broadcast to ``(chains, d)``.
     Its running statistics are ``X^T X`` and ``X^T y`` (:func:`merge_gram`), so ``policy="accumulate"``
     never keeps the pool (same fit up to rounding).
     """
