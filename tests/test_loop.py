@@ -328,3 +328,32 @@ def test_a_family_cannot_change_the_pool_it_is_fitted_to():
 def test_update_without_fit_state_is_refused():
     with pytest.raises(ValueError, match="fit_state"):
         loop.Family(fit=lambda d, r: {}, sample=lambda m, n, r: np.zeros(n), update=lambda s, b: s)
+
+
+def test_draws_without_replacement_are_independent_across_chains():
+    chains = np.tile(np.arange(50.0), (400, 1))[..., None]  # (chains, points, 1): every chain holds 0..49
+    drawn = loop.draw_without_replacement(chains, 10, np.random.default_rng(0), axis=1)
+    assert drawn.shape == (400, 10, 1)
+    assert all(len(set(row)) == 10 for row in drawn[..., 0])  # without replacement within a chain
+    assert len({tuple(row) for row in drawn[..., 0]}) == 400  # and a different draw for every chain
+    counts = np.bincount(drawn[..., 0].astype(int).ravel(), minlength=50)  # uniform: 80 expected per point
+    assert np.all(np.abs(counts - 80) < 5 * np.sqrt(80))
+
+
+def chain_marked_family():
+    """Chains along axis 0, points along axis 1; originals are 0, 1, ... and samples are -1, so a fit can tell
+    which originals each chain's training set holds."""
+    return loop.Family(
+        fit=lambda data, rng: {"n_original": np.sum(data >= 0, axis=1),
+                               "sum_original": np.where(data >= 0, data, 0).sum(axis=1)},
+        sample=lambda model, n, rng: -np.ones((len(model["n_original"]), n)),
+    )
+
+
+def test_accumulate_subsample_and_kept_originals_are_drawn_per_chain():
+    data = np.tile(np.arange(10.0), (200, 1))  # 200 chains holding the same 10 originals
+    subsample = loop.run(chain_marked_family(), data, 2, policy="accumulate-subsample", sample_axis=1,
+                         progress=False)
+    assert np.unique(subsample["n_original"][2]).size > 3  # 10 of 30 pooled points: how many are original varies
+    kept = loop.run(chain_marked_family(), data, 1, original_fraction=0.3, sample_axis=1, progress=False)
+    assert np.all(kept["n_original"][1] == 3) and np.unique(kept["sum_original"][1]).size > 10  # which 3 varies

@@ -182,8 +182,18 @@ def _new_block(family, model, original, n, fraction, rng, axis):
     sampled = family.sample(model, n - n_kept, rng) if n > n_kept else None
     if n_kept == 0:
         return np.asarray(sampled)
-    kept = np.take(original, rng.choice(original.shape[axis], n_kept, replace=False), axis=axis)
+    kept = draw_without_replacement(original, n_kept, rng, axis)
     return kept if sampled is None else np.concatenate([kept, sampled], axis=axis)
+
+
+def draw_without_replacement(array, n: int, rng: np.random.Generator, axis: int) -> np.ndarray:
+    """``n`` points of ``array`` along ``axis``, drawn without replacement independently for every chain (the
+    axes before ``axis``: with ``axis=1``, each row of a ``(chains, M, ...)`` array gets its own draw)."""
+    if axis == 0:
+        return np.take(array, rng.choice(array.shape[0], n, replace=False), axis=0)
+    chains = array.shape[:axis]
+    order = np.argsort(rng.random(chains + (array.shape[axis],)), axis=-1)[..., :n]  # a permutation per chain
+    return np.take_along_axis(array, order.reshape(chains + (n,) + (1,) * (array.ndim - axis - 1)), axis=axis)
 
 
 def _training_set(family, policy, axis, measure):
@@ -244,7 +254,7 @@ class _Pool:
         pool = self._part(self.buffer, 0, self.size)
         pool.flags.writeable = False  # the pool outlives this fit: a family must not change its training set
         if self.subsample:
-            pool = np.take(pool, rng.choice(self.size, min(n, self.size), replace=False), axis=self.axis)
+            pool = draw_without_replacement(pool, min(n, self.size), rng, self.axis)
         return family.fit(pool, rng), pool
 
     def _grow(self, block_shape, dtype, needed):
