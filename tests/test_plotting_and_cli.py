@@ -14,6 +14,22 @@ def test_style_uses_the_colour_blind_safe_palette():
     assert colors == plotting.PALETTE
 
 
+def test_style_text_is_as_large_as_the_body_text_at_the_column_width():
+    plotting.use_style()
+    assert plt.rcParams["font.size"] == plotting.FONT_SIZE
+    assert plotting.FONT_SIZE / 72 * plt.rcParams["figure.dpi"] >= plotting.BODY_PX
+    assert plotting.MAX_WIDTH * plt.rcParams["figure.dpi"] <= plotting.COLUMN_PX
+
+
+@pytest.mark.parametrize("n, rows", [(1, 1), (2, 1), (3, 2), (7, 4)])
+def test_panels_are_two_to_a_row_within_the_column(n, rows):
+    fig, axes = plotting.panels(n, height=2.0)
+    assert len(axes) == len(fig.axes) == n
+    assert fig.get_figwidth() <= plotting.MAX_WIDTH and fig.get_figheight() == 2.0 * rows
+    assert {ax.get_subplotspec().rowspan.start for ax in axes} == set(range(rows))
+    plt.close(fig)
+
+
 def test_generation_colors():
     colors = plotting.generation_colors(4)
     assert len(colors) == 4 and colors[0] != colors[-1]

@@ -1,4 +1,5 @@
-"""One figure style for the whole book, quantile bands, and animations that play on the static site."""
+"""One figure style for the whole book, sized to the page's column; panels two to a row; quantile bands; animations
+that play on the static site."""
 
 from __future__ import annotations
 
@@ -14,24 +15,45 @@ from matplotlib import animation
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
+# On a desktop screen the page's text column is 688 CSS pixels wide and its body text is 16 px. Figures are drawn
+# at DPI pixels per inch, so a figure no wider than MAX_WIDTH inches is shown at its own size, where text of
+# FONT_SIZE points is FONT_SIZE * DPI / 72 = 16.7 px. A wider figure is shrunk to the column, its text with it.
+COLUMN_PX, BODY_PX = 688, 16
+DPI = 100
+MAX_WIDTH = COLUMN_PX / DPI  # inches
+FONT_SIZE = 12  # points
+
 
 def use_style() -> None:
     """Apply the book's figure style (colour-blind-safe cycle, readable sizes, light grid)."""
     mpl.rcParams.update({
         "axes.prop_cycle": mpl.cycler(color=PALETTE),
-        "figure.figsize": (7.0, 4.0),
-        "figure.dpi": 100,
+        "figure.figsize": (MAX_WIDTH, 4.0),
+        "figure.dpi": DPI,
         "figure.constrained_layout.use": True,
-        "savefig.dpi": 150,
+        "savefig.dpi": "figure",  # animations' frames too
         "axes.grid": True,
         "grid.alpha": 0.3,
         "axes.spines.top": False,
         "axes.spines.right": False,
-        "font.size": 11,
+        "font.size": FONT_SIZE,
+        "axes.titlesize": "medium",  # every text at FONT_SIZE: titles too, to leave the panels room
         "legend.frameon": False,
         "image.cmap": "cividis",
         "animation.embed_limit": 50.0,  # MB of frames embedded in a page
     })
+
+
+def panels(n: int, height: float = 3.0, **subplots):
+    """A figure of ``n`` panels, two to a row, as wide as the column; returns it and the ``n`` axes in order.
+
+    ``height`` is each row's, in inches; ``subplots`` go to ``plt.subplots`` (``sharey=True``, ...).
+    """
+    rows = -(-n // 2)
+    fig, axes = plt.subplots(rows, min(n, 2), figsize=(MAX_WIDTH, height * rows), squeeze=False, **subplots)
+    for ax in axes.flat[n:]:
+        ax.remove()
+    return fig, axes.flat[:n]
 
 
 def generation_colors(n: int, cmap: str = "cividis") -> list:
