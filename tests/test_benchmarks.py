@@ -1,7 +1,10 @@
 """The benchmarks' shared conventions (benchmarks/_harness.py) and the table make bench writes into running.md."""
 
 import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,8 @@ def test_compare_interleaves_the_calls_and_divides_reference_by_package():
     ours, theirs, ratio = _harness.compare(lambda: calls.append("p"), lambda: calls.append("r"), repeats=5)
     assert calls == ["p", "r"] * 6  # one warm-up pair, then alternating
     assert ours.repeats == theirs.repeats == ratio.repeats == 5
+    ours, theirs, ratio = _harness.compare(lambda: time.sleep(0.002), lambda: time.sleep(0.02), repeats=5)
+    assert ratio.median > 3 and theirs.median > ours.median  # > 1: the package is faster
 
 
 def test_record_saves_rows_with_threads_and_load(tmp_path):
@@ -72,3 +77,24 @@ def test_a_page_without_exactly_one_pair_of_markers_is_refused(text):
 
 def test_running_page_has_the_markers():
     bench_table.replace_block((ROOT / "book" / "running.md").read_text(), "table")
+
+
+def test_gpu_lm_runs_tiny_on_a_cpu_and_labels_its_numbers_meaningless():
+    """The GPU script goes through the package's own lm functions; with --tiny it says its projection and
+    utilisations mean nothing, and it reports the prefill and decoding's bytes per second."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_lm.py"), "--tiny"], capture_output=True,
+                         text=True, timeout=600, env=os.environ | {"OMP_NUM_THREADS": "1"}, check=True).stdout
+    assert "lm.fine_tune:" in out and "lm.continue_blocks" in out and "prefill" in out
+    for line in [line for line in out.splitlines() if "MFU" in line or "TB/s" in line or "projected" in line]:
+        assert line.endswith("[MEANINGLESS: --tiny model, a check of the script only]"), line
+    assert sum("MFU" in line for line in out.splitlines()) == 3  # fine-tuning, prefill, decoding
+
+
+def test_decoding_must_move_every_weight_and_each_sequence_cache_once_per_step():
+    import gpu_lm
+    import transformers
+
+    config = transformers.OPTConfig(num_hidden_layers=2, hidden_size=8)
+    assert gpu_lm.decode_bytes_per_step(0, 1000, config, context=10) == 1000
+    # 3 sequences x (keys and values) x 2 layers x 8 wide x 10 positions x 2 bytes (bf16)
+    assert gpu_lm.decode_bytes_per_step(3, 1000, config, context=10) == 1000 + 3 * 2 * 2 * 8 * 10 * 2
