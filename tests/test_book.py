@@ -130,11 +130,11 @@ def readable(chapters):
     return [pytest.param(c, marks=mark) if c.stem.startswith("04") else c for c in chapters]
 
 
-@pytest.mark.parametrize("chapter", readable(CHAPTERS), ids=lambda p: p.stem)
+@pytest.mark.parametrize("chapter", readable(CHAPTERS + [ROOT / "book" / "synthesis.md"]), ids=lambda p: p.stem)
 def test_figures_read_at_the_column_width(built_site, chapter):
     """Every figure's text is at least as large as the body text, which a figure wider than the column is not."""
     assert "fontsize" not in chapter.read_text(), "figures take their text size from plotting.use_style"
-    figures = list(figures_of(built_site / "notebooks" / f"{chapter.stem}.html"))
+    figures = list(figures_of(built_site / chapter.relative_to(ROOT).with_suffix(".html")))
     small = [f"{where}: {px:.1f} px" for where, png in figures if (px := shown_text_px(png)) < plotting.BODY_PX]
     assert figures and not small, small
 
