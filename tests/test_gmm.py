@@ -226,6 +226,12 @@ def test_cli_run_and_resume(tmp_path, monkeypatch):
     assert len(first) == 3 and sorted(p.name for p in tmp_path.iterdir())[0] == "accumulate"
     assert cli.main(args + ["--resume"]) == 0
     np.testing.assert_array_equal(loop.History.load(tmp_path / "two")["l2"], first["l2"])
+    # the chapter reads them back as a resumed run: same settings give the saved history, others are refused
+    truth, n, runs, generations, options = experiment.experiments(tiny)["two"]
+    again = experiment.chains(truth, n, runs, generations, seed=0, folder=tmp_path / "two", **options)
+    np.testing.assert_array_equal(again["l2"], first["l2"])
+    with pytest.raises(ValueError, match="other settings"):
+        experiment.chains(truth, n, runs, generations, seed=1, folder=tmp_path / "two", **options)
 
 
 @pytest.mark.parametrize("call, name", [
