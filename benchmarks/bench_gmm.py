@@ -58,7 +58,7 @@ def with_batch_bytes(batch_bytes, fn):
 
 
 def batching_by_n(record: Record, rng) -> None:
-    print(f"EM per fit ({EM_ITERATIONS} iterations), ms: all runs in one batch / one run at a time / package "
+    print(f"EM per fit ({EM_ITERATIONS} iterations), ms: all runs in one batch / package batches / one run at a time "
           f"(EM_BATCH_BYTES = {gmm.EM_BATCH_BYTES:,})")
     for n, runs in RUNS_BY_N.items():
         X = gmm.sample(runs_of(TWO_GAUSSIANS, runs), n, rng)
