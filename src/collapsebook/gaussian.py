@@ -51,7 +51,7 @@ def fit_multivariate(samples, estimator: str = "unbiased") -> dict:
     check_int("n_samples (axis -2 of samples)", m, d + 1)
     mean = samples.mean(axis=-2)
     centred = samples - mean[..., None, :]
-    cov = np.swapaxes(centred, -1, -2) @ centred / (m - ddof(estimator))  # matmul: BLAS, unlike einsum
+    cov = np.einsum("...mi,...mj->...ij", centred, centred) / (m - ddof(estimator))
     return {"mean": mean, "cov": cov}
 
 
@@ -71,7 +71,7 @@ def sample_multivariate(mean, cov, n: int, rng: np.random.Generator) -> np.ndarr
         raise ValueError("cov must be symmetric positive semi-definite")
     factor = vectors * np.sqrt(np.clip(values, 0, None))[..., None, :]
     shape = np.broadcast_shapes(mean.shape[:-1], cov.shape[:-2]) + (check_int("n", n, 1), mean.shape[-1])
-    return mean[..., None, :] + rng.standard_normal(shape) @ np.swapaxes(factor, -1, -2)
+    return mean[..., None, :] + np.einsum("...ij,...nj->...ni", factor, rng.standard_normal(shape))
 
 
 def merge_moments(moments, samples) -> dict:
