@@ -57,6 +57,7 @@ def test_chapter_anatomy(chapter):
         assert marker in text, f"{chapter.name} lacks {marker}"
     url, branch = set_repository.repository()
     assert f"{url}/blob/{branch}/notebooks/student/{chapter.stem}.ipynb" in text, "link the student copy"
+    assert "<../book/synthesis>" in text and "<../book/glossary>" in text, "link the synthesis and the glossary"
 
 
 def test_the_repository_url_is_set_in_one_place():

