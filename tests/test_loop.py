@@ -357,3 +357,124 @@ def test_accumulate_subsample_and_kept_originals_are_drawn_per_chain():
     assert np.unique(subsample["n_original"][2]).size > 3  # 10 of 30 pooled points: how many are original varies
     kept = loop.run(chain_marked_family(), data, 1, original_fraction=0.3, sample_axis=1, progress=False)
     assert np.all(kept["n_original"][1] == 3) and np.unique(kept["sum_original"][1]).size > 10  # which 3 varies
+
+
+# ---- fresh real data in every block, and several policies in one call ----------------------------------------
+
+def fresh_source(n, rng):
+    """Fresh real points, told apart from originals (negative) and samples (small positive labels): >= 100."""
+    return 100 + rng.random(n)
+
+
+def fresh_labelled_family():
+    """:func:`labelled_family` that labels its samples by the newest sampled label, ignoring fresh points."""
+    label = lambda data: np.array(max(np.max(data, where=data < 100, initial=0.0), 0.0) + 1)
+    return loop.Family(fit=lambda data, rng: {"label": label(data)},
+                       sample=lambda model, n, rng: np.full(n, model["label"]))
+
+
+def fresh_counts(model, train, g):
+    fresh = train[train >= 100]
+    return {"n_fresh": fresh.size, "distinct_fresh": np.unique(fresh).size, "n_sampled": np.sum((train > 0) &
+            (train < 100)), "n_originals": np.sum(train < 0), "fresh_sum": fresh.sum()}
+
+
+@pytest.mark.parametrize("policy, fresh, sampled", [
+    ("replace", [0, 3, 3, 3, 3], [0, 7, 7, 7, 7]),
+    ("accumulate", [0, 3, 6, 9, 12], [0, 7, 14, 21, 28]),
+])
+def test_fresh_fraction_puts_that_share_of_new_real_points_in_every_block(policy, fresh, sampled):
+    history = loop.run(fresh_labelled_family(), -np.arange(1.0, 11), 4, policy=policy, fresh_fraction=0.3,
+                       fresh=fresh_source, measure=fresh_counts, progress=False)
+    assert history["n_fresh"].tolist() == fresh
+    assert history["n_sampled"].tolist() == sampled
+    np.testing.assert_array_equal(history["distinct_fresh"], history["n_fresh"])  # new points every generation
+
+
+def test_fresh_and_original_shares_together_fill_the_block():
+    history = loop.run(fresh_labelled_family(), -np.arange(1.0, 21), 3, fresh_fraction=0.25, original_fraction=0.25,
+                       fresh=fresh_source, measure=fresh_counts, progress=False)
+    assert history["n_fresh"][1:].tolist() == [5, 5, 5]
+    assert history["n_originals"].tolist() == [20, 5, 5, 5]
+    assert history["n_sampled"][1:].tolist() == [10, 10, 10]
+
+
+def test_fresh_points_come_from_the_generations_own_stream_per_chain():
+    """Fresh points of chains along axis 1: drawn by the source with generation g's rng, one set per chain."""
+    source = lambda n, rng: 100 + rng.random((50, n))
+    history = loop.run(chain_marked_family(), np.tile(np.arange(10.0), (50, 1)), 2, fresh_fraction=1.0,
+                       fresh=source, sample_axis=1, seed=4, progress=False,
+                       measure=lambda model, train, g: {"train": train.copy()})
+    for g in (1, 2):
+        np.testing.assert_array_equal(history["train"][g], source(10, loop.generation_rng(4, g)))
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(fresh_fraction=0.2), "fresh"),
+    (dict(fresh_fraction=1.2, fresh=fresh_source), "fresh_fraction"),
+    (dict(fresh_fraction=0.6, original_fraction=0.6, fresh=fresh_source), "original_fraction \\+ fresh_fraction"),
+    (dict(fresh_fraction=0.5, fresh=lambda n, rng: np.zeros(n + 1)), "fresh\\(n=2"),
+])
+def test_bad_fresh_settings_are_refused_naming_them(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        loop.run(marked_family(), np.arange(4.0), 2, progress=False, **kwargs)
+
+
+def test_a_fresh_run_resumes_bit_for_bit_and_its_folder_records_the_share(tmp_path):
+    run = lambda n, folder=None: loop.run(discrete.family(5), chains_data(), n, fresh_fraction=0.2,
+                                          fresh=lambda k, rng: discrete.sample(np.broadcast_to(LAW, (40, 5)), k, rng),
+                                          sample_axis=1, seed=2, checkpoint_dir=folder, progress=False)
+    run(2, tmp_path)  # a run stopped after 2 generations, then resumed
+    np.testing.assert_array_equal(run(5, tmp_path)["p"], run(5)["p"])
+    assert json.loads((tmp_path / "config.json").read_text())["fresh_fraction"] == 0.2
+    with pytest.raises(ValueError, match="fresh_fraction"):
+        loop.run(discrete.family(5), chains_data(), 5, sample_axis=1, seed=2, checkpoint_dir=tmp_path,
+                 progress=False)
+
+
+def test_compare_policies_equals_one_run_per_policy():
+    data = chains_data()
+    policies = {"replace": {}, "accumulate": {"policy": "accumulate"},
+                "subsample": {"policy": "accumulate-subsample"}, "original-0.2": {"original_fraction": 0.2},
+                "fresh-0.2": {"fresh_fraction": 0.2}}
+    fresh = lambda k, rng: discrete.sample(np.broadcast_to(LAW, (40, 5)), k, rng)
+    runs = loop.compare_policies(discrete.family(5), data, 6, policies, seed=3, sample_axis=1, fresh=fresh,
+                                 progress=False)
+    assert list(runs) == list(policies)
+    for name, own in policies.items():
+        alone = loop.run(discrete.family(5), data, 6, seed=3, sample_axis=1, fresh=fresh, progress=False, **own)
+        np.testing.assert_array_equal(runs[name]["p"], alone["p"])
+    assert len({runs[name]["p"][-1].tobytes() for name in runs}) == len(policies)  # no policy ran twice
+
+
+def test_compare_policies_by_name_keeps_each_policys_training_sets():
+    runs = loop.compare_policies(labelled_family(), -np.arange(1.0, 11), 4, ["replace", "accumulate"],
+                                 measure=blocks, progress=False)
+    np.testing.assert_array_equal(runs["replace"]["blocks"][:, :5], 10 * np.eye(5))
+    np.testing.assert_array_equal(runs["accumulate"]["blocks"][:, :5], 10 * np.tril(np.ones((5, 5))))
+
+
+def test_compare_policies_checkpoints_each_policy_in_its_folder_and_resumes(tmp_path):
+    data, calls = chains_data(), []
+    family = discrete.family(5)
+    counting = dataclasses.replace(family, fit=lambda d, rng: calls.append(1) or family.fit(d, rng))
+    compare = lambda fam, n: loop.compare_policies(fam, data, n, ["replace", "accumulate-subsample"], seed=1,
+                                                   sample_axis=1, checkpoint_dir=tmp_path, progress=False)
+    compare(family, 3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accumulate-subsample", "replace"]
+    assert json.loads((tmp_path / "replace" / "config.json").read_text())["policy"] == "replace"
+    resumed = compare(counting, 5)
+    assert len(calls) == 2 * 2  # generations 4 and 5 of each policy, nothing redone
+    fresh = loop.compare_policies(family, data, 5, ["replace", "accumulate-subsample"], seed=1, sample_axis=1,
+                                  progress=False)
+    for name in fresh:
+        np.testing.assert_array_equal(resumed[name]["p"], fresh[name]["p"])
+
+
+@pytest.mark.parametrize("policies, named", [
+    ("replace", "policies"), ([], "policies"), (["keep-all"], "policies"), ({"../up": {}}, "folder name"),
+    ({"a": {"checkpoint_dir": "x"}}, "checkpoint_dir"), ({"a": {"policy": "bad"}}, "policy"),
+])
+def test_compare_policies_refuses_bad_policies_naming_them(policies, named):
+    with pytest.raises(ValueError, match=named):
+        loop.compare_policies(marked_family(), np.arange(4.0), 2, policies, progress=False)

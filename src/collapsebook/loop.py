@@ -8,7 +8,10 @@ generated blocks ``S1 .. Sg`` (see the introduction, "generational data"):
 - ``"accumulate"``: everything so far, ``D0 + S1 + ... + Sg`` (Gerstgrasser et al. 2024);
 - ``"accumulate-subsample"``: a fixed-size random subsample of that pool (Kazdan et al. 2024).
 
-``original_fraction`` keeps a random share of original points in every new block (the paper's 10 % setting).
+``original_fraction`` keeps a random share of original points in every new block (the paper's 10 % setting);
+``fresh_fraction`` puts a share of *fresh* real points, drawn from the source ``fresh(n, rng)``, in every new
+block (the "fresh data loop" of Alemohammad et al. 2024). :func:`compare_policies` runs several policies on one
+family and the same data in one call.
 A family whose fit depends on its data only through running sufficient statistics (counts, means, sums of
 squares) can say so with ``update`` and ``fit_state``; ``"accumulate"`` then merges each new block into them
 and never holds the pool, so it costs what ``"replace"`` costs. Other families refit on the pool, which grows in
@@ -21,7 +24,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +107,8 @@ def run(
     *,
     policy: str = "replace",
     original_fraction: float = 0.0,
+    fresh_fraction: float = 0.0,
+    fresh: Callable[[int, np.random.Generator], np.ndarray] | None = None,
     n_samples: int | Callable[[int], int] | None = None,
     seed: int = 0,
     measure: Callable[[Any, np.ndarray, int], Mapping[str, Any]] | None = None,
@@ -114,32 +120,98 @@ def run(
 
     Generation 0 fits ``data``; generation ``g >= 1`` samples ``n_samples`` points (an int, or a schedule
     ``g -> int``; default: as many as ``data`` has) from generation ``g - 1``'s model, forms the training set
-    by ``policy`` and fits. ``measure(model, train, g)`` adds metrics to each record. With
+    by ``policy`` and fits. Of the ``n`` new points of a block, ``round(original_fraction * n)`` are original
+    points (drawn without replacement) and ``round(fresh_fraction * n)`` are new real points from
+    ``fresh(k, rng)``, which returns ``k`` points along ``sample_axis`` shaped like ``data`` (each chain its
+    own); the rest are sampled from the model. ``measure(model, train, g)`` adds metrics to each record. With
     ``checkpoint_dir``, every finished generation is saved there and a later call with the same folder
-    resumes at the first unfinished one. ``sample_axis`` is the axis along which data points lie (1 for
-    arrays of shape ``(chains, M)`` holding many independent chains).
+    resumes at the first unfinished one (the folder records ``fresh_fraction``, not the source ``fresh``: resume
+    with the same source). ``sample_axis`` is the axis along which data points lie (1 for arrays of shape
+    ``(chains, M)`` holding many independent chains).
     """
     n_generations = check_int("n_generations", n_generations, 0)
     policy = check_choice("policy", policy, POLICIES)
-    original_fraction = check_fraction("original_fraction", original_fraction)
+    mix = _Mix(original_fraction, fresh_fraction, fresh)
     data = np.asarray(data)
     n_original = data.shape[sample_axis]
     schedule = _schedule(n_samples, n_original)
     generation_rng(seed, 0)  # validates the seed before any work
     training = _training_set(family, policy, sample_axis, measure)
     if checkpoint_dir is None:
-        return _generations(family, data, n_generations, History(), None, training, schedule, original_fraction,
+        return _generations(family, data, n_generations, History(), None, training, schedule, mix,
                             seed, measure, None, sample_axis, progress)
     folder = Path(checkpoint_dir)
-    config = {"seed": seed, "policy": policy, "original_fraction": original_fraction, "sample_axis": sample_axis,
+    config = {"seed": seed, "policy": policy, "original_fraction": mix.original, "sample_axis": sample_axis,
               "data": store.fingerprint(data), "n_samples": [schedule(g) for g in range(1, 11)]}
+    if mix.fresh:  # only when used, so that folders written before fresh data existed still resume
+        config["fresh_fraction"] = mix.fresh
     with store.lock(folder):
         history, model = _resume(folder, config, family, training, data)
-        return _generations(family, data, n_generations, history, model, training, schedule, original_fraction,
+        return _generations(family, data, n_generations, history, model, training, schedule, mix,
                             seed, measure, folder, sample_axis, progress)
 
 
-def _generations(family, data, n_generations, history, model, training, schedule, original_fraction, seed,
+def compare_policies(
+    family: Family,
+    data: np.ndarray,
+    n_generations: int,
+    policies: Sequence[str] | Mapping[str, Mapping[str, Any]] = ("replace", "accumulate"),
+    *,
+    checkpoint_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    **options,
+) -> dict[str, History]:
+    """:func:`run` of ``family`` on the same ``data`` under several policies: ``{name: History}``.
+
+    ``policies`` names policies of :data:`POLICIES`, or maps a name to keyword arguments of :func:`run` (e.g.
+    ``{"fresh-0.1": {"fresh_fraction": 0.1}}``; unset ones come from ``options``, the arguments shared by every
+    policy, such as ``seed``, ``sample_axis``, ``measure`` or ``fresh``). Every policy runs with the same seed, so
+    they differ by policy alone, as far as the random streams allow. With ``checkpoint_dir``, policy ``name``
+    is saved in ``checkpoint_dir/name`` and resumes from there (a name is a folder name: letters, digits,
+    ``_``, ``.``, ``-``).
+    """
+    settings = _policy_settings(policies)
+    runs = {}
+    for name, own in settings.items():
+        folder = None if checkpoint_dir is None else Path(checkpoint_dir) / name
+        runs[name] = run(family, data, n_generations, checkpoint_dir=folder, progress=progress,
+                         **(dict(options) | dict(own)))
+    return runs
+
+
+def _policy_settings(policies) -> dict[str, Mapping[str, Any]]:
+    """``policies`` of :func:`compare_policies` as ``{name: run keyword arguments}``, names checked."""
+    if isinstance(policies, str):
+        raise ValueError(f"policies must be a list of policy names or a mapping, got the string {policies!r}")
+    settings = dict(policies) if isinstance(policies, Mapping) else {
+        check_choice("policies", name, POLICIES): {"policy": name} for name in policies}
+    if not settings:
+        raise ValueError("policies must name at least one policy, got none")
+    for name, own in settings.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*", name):
+            raise ValueError(f"policies: each name must be a folder name (letters, digits, _ . -), got {name!r}")
+        if not isinstance(own, Mapping) or {"checkpoint_dir", "progress"} & set(own):
+            raise ValueError(f"policies[{name!r}] must be a mapping of run() arguments other than "
+                             f"checkpoint_dir and progress, got {own!r}")
+    return settings
+
+
+class _Mix:
+    """What a new block holds besides model samples: shares of original and of fresh real points."""
+
+    def __init__(self, original_fraction, fresh_fraction, fresh):
+        self.original = check_fraction("original_fraction", original_fraction)
+        self.fresh = check_fraction("fresh_fraction", fresh_fraction)
+        if self.original + self.fresh > 1:
+            raise ValueError(f"original_fraction + fresh_fraction must be at most 1, got "
+                             f"{self.original} + {self.fresh}")
+        if self.fresh > 0 and not callable(fresh):
+            raise ValueError(f"fresh_fraction = {self.fresh} needs fresh, a source of real points "
+                             f"fresh(n, rng); got {fresh!r}")
+        self.source = fresh
+
+
+def _generations(family, data, n_generations, history, model, training, schedule, mix, seed,
                  measure, folder, sample_axis, progress) -> History:
     """Generations ``len(history) .. n_generations`` of :func:`run`, each saved to ``folder`` when given."""
     for g in trange(len(history), n_generations + 1, desc="generations", disable=not progress):
@@ -149,7 +221,7 @@ def _generations(family, data, n_generations, history, model, training, schedule
             training.add(data)
             model, train = family.fit(data, rng), data
         else:
-            block = _new_block(family, model, data, schedule(g), original_fraction, rng, sample_axis)
+            block = _new_block(family, model, data, schedule(g), mix, rng, sample_axis)
             training.add(block)
             model, train = training.fit(family, schedule(g), rng)
         arrays = family.to_arrays(model)
@@ -172,18 +244,32 @@ def _schedule(n_samples, n_original: int) -> Callable[[int], int]:
     return lambda g: fixed
 
 
-def _new_block(family, model, original, n, fraction, rng, axis):
-    """``n`` new points: ``round(fraction * n)`` original ones drawn without replacement, the rest sampled."""
-    n_kept = int(round(fraction * n))
+def _new_block(family, model, original, n, mix, rng, axis):
+    """``n`` new points: ``round(mix.original * n)`` original ones drawn without replacement, then
+    ``round(mix.fresh * n)`` fresh real ones from ``mix.source``, the rest sampled from ``model`` (drawn in the
+    order sampled, kept, fresh, so that a run without fresh data uses its random stream as before)."""
+    n_kept, n_fresh = int(round(mix.original * n)), int(round(mix.fresh * n))
     if n_kept > original.shape[axis]:
         raise ValueError(
             f"original_fraction * n_samples = {n_kept} exceeds the {original.shape[axis]} original points"
         )
-    sampled = family.sample(model, n - n_kept, rng) if n > n_kept else None
-    if n_kept == 0:
-        return np.asarray(sampled)
-    kept = draw_without_replacement(original, n_kept, rng, axis)
-    return kept if sampled is None else np.concatenate([kept, sampled], axis=axis)
+    n_fresh = min(n_fresh, n - n_kept)  # both shares rounded up: the sum stays n
+    parts = [np.asarray(family.sample(model, n - n_kept - n_fresh, rng))] if n > n_kept + n_fresh else []
+    if n_kept:
+        parts.insert(0, draw_without_replacement(original, n_kept, rng, axis))
+    if n_fresh:
+        parts.append(_fresh_points(mix.source, n_fresh, rng, original, axis))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+
+
+def _fresh_points(source, n, rng, original, axis):
+    """``source(n, rng)``, checked to hold ``n`` points along ``axis`` shaped like the original data."""
+    points = np.asarray(source(n, rng))
+    expected = original.shape[:axis] + (n,) + original.shape[axis + 1:]
+    if points.shape != expected:
+        raise ValueError(f"fresh(n={n}, rng) must return an array of shape {expected} (n points along "
+                         f"sample_axis {axis}, shaped like data), got {points.shape}")
+    return points
 
 
 def draw_without_replacement(array, n: int, rng: np.random.Generator, axis: int) -> np.ndarray:
