@@ -35,17 +35,13 @@ def absorption_by_size(q, sizes, n_chains, seed):
 
 
 def replace_and_accumulate(q, n_samples, n_chains, n_generations, seed, folder=None, progress=False):
-    """The package loop on ``n_chains`` chains of samples at once, under both policies."""
+    """The package loop on ``n_chains`` chains of samples at once, under both policies (one
+    :func:`collapsebook.loop.compare_policies` call, each policy saved in ``folder/policy``)."""
     laws = np.broadcast_to(q, (n_chains, len(q)))
     data = discrete.sample(laws, n_samples, np.random.default_rng([seed, len(q)]))
-    histories = {}
-    for policy in ("replace", "accumulate"):
-        histories[policy] = loop.run(
-            discrete.family(len(q)), data, n_generations, policy=policy, n_samples=n_samples, seed=seed,
-            sample_axis=1, progress=progress,
-            checkpoint_dir=None if folder is None else folder / policy,
-        )
-    return histories
+    return loop.compare_policies(discrete.family(len(q)), data, n_generations, ["replace", "accumulate"],
+                                 n_samples=n_samples, seed=seed, sample_axis=1, progress=progress,
+                                 checkpoint_dir=folder)
 
 
 def main(args) -> None:

@@ -1,9 +1,9 @@
 """Chapter 2: a Gaussian refitted to its own samples (Theorem 3.1, both estimators, replace vs accumulate).
 
-Four parts, each saved in its own file under ``--out`` when finished (``--resume`` skips finished parts):
-the replace recursion for every sample size and estimator (``recursion_<estimator>_<M>.npz``), replace against
-accumulate through the package loop (``policy_<policy>.npz``), sample-size schedules (``schedule_<name>.npz``)
-and the d-dimensional Gaussian (``dimension_<d>.npz``).
+Four parts, saved under ``--out`` (``--resume`` skips what is finished): the replace recursion for every sample
+size and estimator (``recursion_<estimator>_<M>.npz``), replace against accumulate through the package loop
+(``policies/<policy>/``, a checkpoint per generation), sample-size schedules (``schedule_<name>.npz``) and the
+d-dimensional Gaussian (``dimension_<d>.npz``).
 """
 
 from __future__ import annotations
@@ -58,15 +58,16 @@ def recursion(sizes, n_generations, n_chains, seed, n_recorded=200, folder=None,
 
 
 def policies(n_samples, n_chains, n_generations, seed, folder=None, progress=False) -> dict:
-    """Replace against accumulate through :func:`collapsebook.loop.run`, unbiased fits of ``N(0, 1)``.
+    """Replace against accumulate through :func:`collapsebook.loop.compare_policies`, unbiased fits of
+    ``N(0, 1)``; with ``folder``, each policy is saved (and resumed) in ``folder/policies/<policy>``.
 
     Returns ``{policy: {"mean", "std", "n_train", ...}}`` with arrays of shape ``(generations, chains)``.
     """
     data = np.random.default_rng([seed, n_samples]).standard_normal((n_chains, n_samples))
-    config = {"n_samples": n_samples, "n_chains": n_chains, "n_generations": n_generations, "seed": seed}
-    return {policy: _cached(folder, f"policy_{policy}", config, lambda: _arrays(loop.run(
-        gaussian.family("unbiased"), data, n_generations, policy=policy, seed=seed, sample_axis=1,
-        progress=progress))) for policy in ("replace", "accumulate")}
+    runs = loop.compare_policies(gaussian.family("unbiased"), data, n_generations, ["replace", "accumulate"],
+                                 seed=seed, sample_axis=1, progress=progress,
+                                 checkpoint_dir=None if folder is None else Path(folder) / "policies")
+    return {policy: _arrays(history) for policy, history in runs.items()}
 
 
 def schedule(name: str, m0: int, power: float = 1.5):

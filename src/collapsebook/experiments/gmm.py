@@ -68,14 +68,20 @@ def shrinkage_only(fit: dict, n_generations: int, n_samples: int) -> dict:
 
 
 def chains(truth: dict, n_samples: int, n_runs: int, n_generations: int, *, n_components: int = 2,
-           policy: str = "replace", original_fraction: float = 0.0, seed: int = 0, folder=None,
-           progress: bool = False) -> loop.History:
+           policy: str = "replace", original_fraction: float = 0.0, policies=None, seed: int = 0, folder=None,
+           progress: bool = False):
     """``n_runs`` independent chains of EM fits, ``n_samples`` points per generation, through :func:`loop.run`
-    (``policy`` and ``original_fraction`` as there)."""
+    (``policy`` and ``original_fraction`` as there): a ``History``. With ``policies`` (names, or a mapping as in
+    :func:`loop.compare_policies`), the same start under each of them in one call: ``{name: History}``, each
+    saved in ``folder/name``."""
     data = gmm.sample(runs_of(truth, n_runs), n_samples, np.random.default_rng([seed, n_samples]))
+    settings = dict(seed=seed, measure=measures(truth, seed), checkpoint_dir=folder, sample_axis=1,
+                    progress=progress)
+    if policies is not None:
+        return loop.compare_policies(gmm.family(n_components, **EM), data, n_generations, policies,
+                                     original_fraction=original_fraction, **settings)
     return loop.run(gmm.family(n_components, **EM), data, n_generations, policy=policy,
-                    original_fraction=original_fraction, seed=seed, measure=measures(truth, seed),
-                    checkpoint_dir=folder, sample_axis=1, progress=progress)
+                    original_fraction=original_fraction, **settings)
 
 
 def experiments(preset: dict) -> dict:
@@ -86,9 +92,8 @@ def experiments(preset: dict) -> dict:
                               {"n_components": 1}),
             "blob": (ONE_BLOB, p["n_samples"], p["n_runs"], p["variant_generations"], {}),
             "drift": (TWO_GAUSSIANS, p["n_samples"], p["drift_runs"], p["drift_generations"], {})}
-    for policy in ("replace", "accumulate"):
-        runs[policy] = (TWO_GAUSSIANS, p["accumulate_samples"], p["n_runs"], p["accumulate_generations"],
-                        {"policy": policy})
+    runs["policies"] = (TWO_GAUSSIANS, p["accumulate_samples"], p["n_runs"], p["accumulate_generations"],
+                        {"policies": ["replace", "accumulate"]})
     for n in p["sizes"]:
         runs[f"size_{n}"] = (TWO_GAUSSIANS, n, p["size_runs"], p["size_generations"], {})
     return runs
