@@ -125,13 +125,7 @@ def shown_text_px(png):
     return plotting.FONT_SIZE / 72 * image.info["dpi"][0] * min(1, plotting.COLUMN_PX / image.width)
 
 
-def readable(chapters):
-    """Chapter 4 awaits its rework (issue 11, item 6): its check is expected to fail until then."""
-    mark = pytest.mark.xfail(strict=True, reason="chapter 4's figures are still drawn wider than the column")
-    return [pytest.param(c, marks=mark) if c.stem.startswith("04") else c for c in chapters]
-
-
-@pytest.mark.parametrize("chapter", readable(CHAPTERS + [ROOT / "book" / "synthesis.md"]), ids=lambda p: p.stem)
+@pytest.mark.parametrize("chapter", CHAPTERS + [ROOT / "book" / "synthesis.md"], ids=lambda p: p.stem)
 def test_figures_read_at_the_column_width(built_site, chapter):
     """Every figure's text is at least as large as the body text, which a figure wider than the column is not."""
     assert "fontsize" not in chapter.read_text(), "figures take their text size from plotting.use_style"
