@@ -2,8 +2,8 @@
 
 Statistical tests use fixed seeds and compare a Monte-Carlo mean with its expectation within z = 4 standard
 errors (a false alarm has probability about 6e-5 per comparison); each also checks that the closed form one
-generation earlier or later is farther than that, so an off-by-one would fail. Chains run in the loop share
-its subsample positions, so accumulate-subsample is judged on independent runs (a t bound on their means).
+generation earlier or later is farther than that, so an off-by-one would fail. The loop subsamples each chain
+on its own, so accumulate-subsample is judged on the chains of one run as well as on independent runs.
 """
 
 import numpy as np
@@ -171,7 +171,7 @@ def test_accumulate_subsample_in_the_loop_over_independent_runs():
 
 
 def test_accumulate_subsample_approximation_holds_at_a_longer_horizon():
-    # independent subsamples per chain (the loop shares its positions across chains); horizon 5
+    # subsamples written out here (independent of the loop's own draws); horizon 5
     rng, n_samples, n_chains = np.random.default_rng(12), 100, 3000
     rows = regression.design(n_samples, D, rng, n_chains)
     pool = regression.sample(W, rows, SIGMA, n_samples, rng)
@@ -184,6 +184,14 @@ def test_accumulate_subsample_approximation_holds_at_a_longer_horizon():
     expected = regression.theory(5, n_samples, D, SIGMA, "accumulate-subsample")[-1]
     assert_close(mean, se, expected, margin=D / n_samples * expected)
     assert mean < regression.theory(5, n_samples, D, SIGMA, "replace")[-1] / 2  # bounded, replace is not
+
+
+def test_accumulate_subsample_chains_of_one_loop_run_follow_the_approximation():
+    # one run of 6000 chains (subsampled independently): mean within z standard errors plus the d / T margin
+    errors, _ = run_chains("accumulate-subsample", 100, 6000, 2, seed=14)
+    curve = regression.theory(3, 100, D, SIGMA, "accumulate-subsample")
+    assert_matches_one_generation_only(*mean_and_se(errors[1]), curve, 1, margin=D / 100 * curve[1])
+    assert_close(*mean_and_se(errors[2]), curve[2], margin=D / 100 * curve[2])
 
 
 # ---- strong collapse ---------------------------------------------------------------------------------------

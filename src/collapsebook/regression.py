@@ -11,10 +11,9 @@ independent chains (``sample_axis=1`` in :func:`collapsebook.loop.run`) and the 
 kept original points carry each label with its own row. Generation ``g`` here is the paper's ``n = g + 1``
 fits (Gerstgrasser et al. number the models from 1, the fit to real data being ``n = 1``).
 
-The loop draws accumulate-subsample positions once for all chains, so chains run together share which blocks
-and positions each subsample takes; their average then scatters around the closed form by a few per cent at
-``T = 100`` beyond the chains' standard error. Compare it over independent runs (seeds), or subsample each chain
-on its own.
+The loop draws accumulate-subsample positions and kept original points independently for every chain
+(:func:`collapsebook.loop.draw_without_replacement`), so chains run together are independent under every policy
+and their average is compared with the closed forms within the chains' standard error.
 """
 
 from __future__ import annotations
@@ -44,9 +43,7 @@ def sample(w, rows, sigma: float, n: int, rng: np.random.Generator) -> np.ndarra
 
     Each chain (leading axes of ``w`` (``(..., d)``) and ``rows``, broadcast) takes the design's rows in its own
     random order, cycled when ``n > T``: ``n = T`` gives every row once, ``n = k T`` every row ``k`` times
-    (``n < T``: a random subset). The order changes no fit (OLS sees a set of points); it makes the positions
-    that the loop draws alike for all chains (``accumulate-subsample``, ``original_fraction``) pick different
-    rows in each chain. Shape ``(..., n, d + 1)``.
+    (``n < T``: a random subset). The order changes no fit (OLS sees a set of points). Shape ``(..., n, d + 1)``.
     """
     w, rows = np.asarray(w, dtype=float), _check_design("rows", rows)
     if w.ndim < 1 or w.shape[-1] != rows.shape[-1]:
