@@ -225,20 +225,23 @@ def filtered_laws(keys, counts, vocab_size, temperature=1.0, top_k=None, top_p=1
     order = np.lexsort((token, -logp, row))  # per row: decreasing probability, then increasing id
     row, token, logp = row[order], token[order], logp[order]
     starts = np.searchsorted(row, np.arange(len(contexts)))
-    p = np.exp(logp - np.maximum.reduceat(logp, starts)[row])
-    p /= np.bincount(row, weights=p)[row]
-    rank = np.arange(len(row)) - starts[row]
-    keep = rank < (top_k or len(row))
-    before = np.cumsum(p) - p
-    keep &= (before - before[starts][row]) < top_p  # probability of the more likely tokens of the row
-    row, token, p = row[keep], token[keep], p[keep]
-    p /= np.bincount(row, weights=p, minlength=len(contexts))[row]
+    p = np.exp(logp - np.maximum.reduceat(logp, starts)[row])  # normalised by the top-k step
+    row, token, p = _keep(row, token, p, np.arange(len(row)) - starts[row] < (top_k or len(row)))
+    starts = np.searchsorted(row, np.arange(len(contexts)))
+    before = np.cumsum(p) - p  # per row: the probability of the more likely tokens (after top-k)
+    row, token, p = _keep(row, token, p, before - before[starts][row] < top_p)
     starts = np.searchsorted(row, np.arange(len(contexts)))
     stops = np.append(starts[1:], len(row))
     cdf = np.cumsum(p)
     cdf = cdf - np.append(0.0, cdf[stops[:-1] - 1])[row]
     cdf[stops - 1] = 1.0
     return _Sampler(contexts, starts, stops, token, row + cdf, p)
+
+
+def _keep(row, token, p, keep):
+    """The kept entries, their probabilities renormalised within each row."""
+    row, token, p = row[keep], token[keep], p[keep]
+    return row, token, p / np.bincount(row, weights=p)[row]
 
 
 def sampler(model: NGram, temperature=1.0, top_k=None, top_p=1.0) -> list[_Sampler]:
