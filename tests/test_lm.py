@@ -17,7 +17,7 @@ import pytest
 import torch
 import transformers  # the tests run offline (HF_HUB_OFFLINE=1, conftest.py)
 
-from collapsebook import cli, lm, loop
+from collapsebook import cli, grid, lm, loop
 from collapsebook.experiments import lm as experiment
 
 TEXTS = [f"Text number {i} is about {word} and {i % 7} other things, like {word}s."
@@ -376,16 +376,18 @@ def test_plan_and_run_names():
 
 
 def test_cli_rejects_runs_it_would_not_do():
-    parse = cli.parse
+    def cells(*options):
+        return grid.plan(experiment, cli.parse(["run", "lm", "--scale", "ci", *options, "--out", "x"]))[1]
+
     with pytest.raises(ValueError, match="--seeds"):
-        experiment.cli_runs(parse(["run", "lm", "--scale", "ci", "--setting", "b", "--seeds", "-3", "--out", "x"]))
+        cells("--setting", "b", "--seeds", "-3")
     with pytest.raises(ValueError, match="--repetition-penalty"):
-        experiment.cli_runs(parse(["run", "lm", "--scale", "ci", "--repetition-penalty", "2", "--out", "x"]))
+        cells("--repetition-penalty", "2")
     with pytest.raises(ValueError, match="settings"):
         experiment.plan(experiment.PRESETS["ci"], settings=("z",))
-    runs = experiment.cli_runs(parse(["run", "lm", "--scale", "ci", "--setting", "c", "--repetition-penalty", "2",
-                                      "--seeds", "3", "--out", "x"]))
-    assert runs == [("c", 2.0, 0), ("c", 2.0, 1), ("c", 2.0, 2)]
+    runs = cells("--setting", "c", "--repetition-penalty", "2", "--seeds", "3")
+    assert runs == [{"setting": "c", "penalty": 2.0, "seed": k} for k in range(3)]
+    assert cells("--only", "penalty=2", "--seeds", "3") == [{"setting": "b", "penalty": 2.0, "seed": 0}]
 
 
 def test_cli_accepts_the_papers_command():

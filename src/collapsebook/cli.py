@@ -1,6 +1,8 @@
 """``python -m collapsebook run EXPERIMENT --scale S --out DIR [--resume]``: long runs whose results the
 chapters load. Each module in :mod:`collapsebook.experiments` is one experiment: its docstring is the help,
-``add_arguments(parser)`` adds its options and ``main(args)`` runs it, writing into ``args.out``.
+``add_arguments(parser)`` adds its options and ``main(args)`` runs its grid of independent cells
+(:mod:`collapsebook.grid`) into ``args.out``: all of them or those ``--only KEY=VALUE ...`` picks, in sequence
+or as Ray tasks (``--ray [ADDRESS]``).
 
 Only the chosen experiment is imported (``run discrete --help`` loads neither torch nor transformers), and an
 error prints one line naming the problem (``--debug`` prints the traceback too).
@@ -15,7 +17,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
-from . import __version__, experiments, scale, store
+from . import __version__, experiments, grid, scale, store
 
 
 def experiment_names() -> list[str]:
@@ -42,14 +44,25 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
 
 
 def _add_run_options(sub: argparse.ArgumentParser, module) -> None:
-    sub.add_argument("--scale", choices=scale.SCALES, default=scale.current(),
+    default_scale = scale.current()
+    sub.add_argument("--scale", choices=scale.SCALES, default=default_scale,
                      help=f"preset sizes (default: ${scale.ENV_VAR}, else {scale.DEFAULT}; now %(default)s)")
-    sub.add_argument("--out", type=Path, required=True, help="folder for the results")
+    sub.add_argument("--out", type=Path, required=True,
+                     help="folder for the results; with --ray on a cluster, on storage every worker sees")
     sub.add_argument("--resume", action="store_true", help="continue a run saved in --out")
+    sub.add_argument("--only", nargs="+", action="extend", metavar="KEY=VALUE",
+                     help="run only the cells of the grid with these values (several values of one key: any "
+                          f"of them; several keys: all). The cells at --scale {default_scale}: "
+                          + grid.describe(module.cells(module.PRESETS[default_scale])).replace("%", "%%"))
+    sub.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                     help="run the cells as Ray tasks, each retried and resumed from its folder if its worker "
+                          f"dies ({grid.INSTALL}): without ADDRESS on a Ray instance started on this machine; "
+                          "'auto' or 'ray://HOST:PORT' joins a cluster, and --out must then be on storage "
+                          "every worker sees (a shared file system)")
     sub.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     sub.add_argument("--debug", action="store_true", help="on an error, print its full traceback")
     module.add_arguments(sub)
-    sub.set_defaults(main=module.main, presets=getattr(module, "PRESETS", None))
+    sub.set_defaults(main=module.main, module=module, presets=getattr(module, "PRESETS", None))
 
 
 def chosen_experiment(argv: list[str]) -> str | None:
@@ -79,6 +92,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.out.exists() and any(args.out.iterdir()) and not args.resume:
         print(f"error: --out {args.out} already holds results; pass --resume to continue them", file=sys.stderr)
+        return 2
+    try:  # bad --only values and a missing Ray are refused before anything is written
+        grid.plan(args.module, args)
+        if args.ray is not None:
+            grid.require_ray()
+    except (ValueError, TypeError, RuntimeError) as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
         return 2
     try:
         with store.lock(args.out):

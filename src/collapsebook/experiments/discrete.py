@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from .. import discrete, loop, store
+from .. import discrete, grid, loop, store
 
 # The law of chapter 1: two rare states, the last one with probability 1/100.
 LAW = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
@@ -44,13 +47,32 @@ def replace_and_accumulate(q, n_samples, n_chains, n_generations, seed, folder=N
                                  checkpoint_dir=folder)
 
 
+def cells(preset: dict) -> list[dict]:
+    """The two independent parts: the absorption times by sample size, and replace against accumulate."""
+    return [{"part": "absorption"}, {"part": "policies"}]
+
+
+def run_cell(cell: dict, preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
+    """One part of :func:`cells` into ``folder``: ``absorption.npz``, or the loop's ``replace/`` and
+    ``accumulate/`` checkpoint folders (resumed)."""
+    folder = Path(folder)
+    if cell["part"] == "absorption":
+        save_absorption(folder / "absorption.npz", preset, seed)
+    else:
+        replace_and_accumulate(LAW, preset["n_samples"], preset["loop_chains"], preset["loop_generations"],
+                               seed, folder=folder, progress=progress)
+
+
+def save_absorption(path: Path, preset: dict, seed: int) -> None:
+    """:func:`absorption_by_size` for the preset's sizes, saved at ``path`` unless it is there."""
+    if path.exists():  # the command line has claimed the folder for these settings before this runs
+        return
+    by_size = absorption_by_size(LAW, preset["absorption_sizes"], preset["n_chains"], seed)
+    store.save_npz(path, law=LAW, sizes=np.array(preset["absorption_sizes"]),
+                   **{f"state_{m}": r["state"] for m, r in by_size.items()},
+                   **{f"time_{m}": r["time"] for m, r in by_size.items()})
+
+
 def main(args) -> None:
-    preset = PRESETS[args.scale]
-    absorption = args.out / "absorption.npz"
-    if not absorption.exists():  # the command line has claimed args.out for these settings before this runs
-        by_size = absorption_by_size(LAW, preset["absorption_sizes"], preset["n_chains"], args.seed)
-        store.save_npz(absorption, law=LAW, sizes=np.array(preset["absorption_sizes"]),
-                       **{f"state_{m}": r["state"] for m, r in by_size.items()},
-                       **{f"time_{m}": r["time"] for m, r in by_size.items()})
-    replace_and_accumulate(LAW, preset["n_samples"], preset["loop_chains"], preset["loop_generations"],
-                           args.seed, folder=args.out, progress=args.progress)
+    """Every cell of :func:`cells` (or those ``--only`` picks), in sequence or on Ray (``--ray``)."""
+    grid.run(sys.modules[__name__], args)

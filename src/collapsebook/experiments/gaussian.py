@@ -8,12 +8,13 @@ d-dimensional Gaussian (``dimension_<d>.npz``).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import gaussian, loop, store
+from .. import gaussian, grid, loop, store
 
 PRESETS = {
     "ci": {"sizes": [100, 500, 1000, 10000], "n_generations": 1000, "n_chains": 1000, "n_recorded": 150,
@@ -98,14 +99,30 @@ def dimensions(dims, n_samples, n_chains, n_generations, seed, folder=None, prog
     return runs
 
 
+def cells(preset: dict) -> list[dict]:
+    """The independent parts: the recursion for each sample size (both estimators), the policies, the
+    schedules, and the d-dimensional Gaussian for each dimension."""
+    return ([{"part": "recursion", "M": m} for m in preset["sizes"]] + [{"part": "policies"}, {"part": "schedules"}]
+            + [{"part": "dimension", "d": d} for d in preset["dims"]])
+
+
+def run_cell(cell: dict, preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
+    """One part of :func:`cells`, saved in (or loaded from) its files in ``folder``."""
+    p, part = preset, cell["part"]
+    if part == "recursion":
+        recursion([cell["M"]], p["n_generations"], p["n_chains"], seed, p["n_recorded"], folder, progress)
+    elif part == "policies":
+        policies(p["policy_samples"], p["policy_chains"], p["policy_generations"], seed, folder, progress)
+    elif part == "schedules":
+        schedules(p["schedule_m0"], p["schedule_power"], p["schedule_chains"], p["schedule_generations"], seed,
+                  folder, progress)
+    else:
+        dimensions([cell["d"]], p["dim_samples"], p["dim_chains"], p["dim_generations"], seed, folder, progress)
+
+
 def main(args) -> None:
-    p = PRESETS[args.scale]
-    recursion(p["sizes"], p["n_generations"], p["n_chains"], args.seed, p["n_recorded"], args.out, args.progress)
-    policies(p["policy_samples"], p["policy_chains"], p["policy_generations"], args.seed, args.out, args.progress)
-    schedules(p["schedule_m0"], p["schedule_power"], p["schedule_chains"], p["schedule_generations"], args.seed,
-              args.out, args.progress)
-    dimensions(p["dims"], p["dim_samples"], p["dim_chains"], p["dim_generations"], args.seed, args.out,
-               args.progress)
+    """Every cell of :func:`cells` (or those ``--only`` picks), in sequence or on Ray (``--ray``)."""
+    grid.run(sys.modules[__name__], args)
 
 
 def _arrays(history: loop.History) -> dict:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from .. import gmm, loop
+from .. import gmm, grid, loop
 
 # The main story: two well-separated 2-D Gaussians (the paper's text). Mahalanobis distance between the means > 4.
 TWO_GAUSSIANS = gmm.mixture(
@@ -99,7 +102,19 @@ def experiments(preset: dict) -> dict:
     return runs
 
 
+def cells(preset: dict) -> list[dict]:
+    """The independent runs of :func:`experiments`, one cell each (``{"part": name}``)."""
+    return [{"part": name} for name in experiments(preset)]
+
+
+def run_cell(cell: dict, preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
+    """The run ``cell["part"]`` of :func:`experiments`: the loop's checkpoints in ``folder/<part>`` (resumed)."""
+    name = cell["part"]
+    truth, n, runs, generations, kwargs = experiments(preset)[name]
+    print(f"{name}: {runs} runs x {generations} generations of {n} points")
+    chains(truth, n, runs, generations, seed=seed, folder=Path(folder) / name, progress=progress, **kwargs)
+
+
 def main(args) -> None:
-    for name, (truth, n, runs, generations, kwargs) in experiments(PRESETS[args.scale]).items():
-        print(f"{name}: {runs} runs x {generations} generations of {n} points")
-        chains(truth, n, runs, generations, seed=args.seed, folder=args.out / name, progress=args.progress, **kwargs)
+    """Every cell of :func:`cells` (or those ``--only`` picks), in sequence or on Ray (``--ray``)."""
+    grid.run(sys.modules[__name__], args)

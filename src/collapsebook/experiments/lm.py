@@ -10,12 +10,15 @@ continues it without redoing finished generations.
 
 from __future__ import annotations
 
+import functools
+import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .. import lm, loop, store
+from .. import grid, lm, loop, store
 from .._checks import check_choice, check_int, check_positive
 
 SETTINGS = {"b": {"epochs": 5, "original_fraction": 0.0}, "c": {"epochs": 10, "original_fraction": 0.1}}
@@ -41,6 +44,8 @@ PRESETS = {
               "generate_batch_size": 256},
 }
 
+
+GPU_SCALES = ("paper",)  # on Ray, a paper-scale cell asks for one GPU
 
 # Preset entries a resumed run may change: more generations or seeds extend it, batching does not alter results.
 RESUMABLE = ("n_generations", "seeds", "ablation_seeds", "generate_batch_size")
@@ -157,17 +162,21 @@ def run_all(env: Setup, preset: dict, out, runs, *, progress: bool = True,
     """Every run in ``runs`` (see :func:`plan`) under ``out``; returns their histories by run name."""
     results = {}
     for setting, penalty, seed in runs:
-        folder = Path(out) / run_name(setting, penalty) / f"seed{seed}"
-        history = run(env, preset, setting, seed, folder, repetition_penalty=penalty, progress=progress,
-                      detailed=detailed)
+        history = run(env, preset, setting, seed, run_folder(out, setting, penalty, seed),
+                      repetition_penalty=penalty, progress=progress, detailed=detailed)
         results.setdefault(run_name(setting, penalty), []).append(history)
     return results
+
+
+def run_folder(out, setting: str, repetition_penalty: float, seed: int) -> Path:
+    """Where a run is saved under ``out``: ``out/<run_name>/seed<seed>``."""
+    return Path(out) / run_name(setting, repetition_penalty) / f"seed{seed}"
 
 
 def load_results(out) -> dict[str, list[loop.History]]:
     """The histories saved under ``out`` by :func:`run_all` or the CLI, by run name."""
     return {run.name: [loop.History.load(seed) for seed in sorted(run.glob("seed*"))]
-            for run in sorted(Path(out).iterdir()) if run.is_dir()}
+            for run in sorted(Path(out).iterdir()) if run.is_dir() and not run.name.startswith(".")}
 
 
 def add_arguments(parser) -> None:
@@ -181,20 +190,47 @@ def add_arguments(parser) -> None:
     parser.add_argument("--repetition-penalty", type=float, default=1.0, help="1.0: none (the paper's main runs)")
 
 
-def main(args) -> None:
-    runs = cli_runs(args)  # checked before the model loads
-    env = setup(PRESETS[args.scale], model=args.model, progress=args.progress)
-    run_all(env, PRESETS[args.scale], args.out, runs, progress=args.progress, detailed=args.progress)
+def cli_preset(args) -> dict:
+    """The scale's preset with ``--model`` and ``--seeds`` (how many) when given."""
+    preset = dict(PRESETS[args.scale])
+    if args.model is not None:
+        preset["model"] = args.model
+    if args.seeds is not None:
+        preset["seeds"] = check_int("--seeds", args.seeds, 1)
+    return preset
 
 
-def cli_runs(args) -> list[tuple[str, float, int]]:
-    """The runs the command line asks for: :func:`plan` for ``--setting all``, else one setting and penalty."""
-    preset = PRESETS[args.scale]
-    seeds = check_int("--seeds", preset["seeds"] if args.seeds is None else args.seeds, 1)
+def cells(preset: dict) -> list[dict]:
+    """Every run of :func:`plan` as a cell: ``{"setting": "b", "penalty": 1.0, "seed": 0}``."""
+    return [{"setting": s, "penalty": p, "seed": k} for s, p, k in plan(preset)]
+
+
+def cli_cells(args, preset: dict) -> list[dict]:
+    """The runs the command line asks for: :func:`cells` for ``--setting all``, else one setting and penalty."""
     if args.setting == "all":
         if args.repetition_penalty != 1.0:
             raise ValueError(f"--repetition-penalty needs --setting b or c: --setting all runs setting b with "
                              f"the penalties {ABLATION_PENALTIES} itself")
-        return plan(preset, seeds=seeds)
+        return cells(preset)
     penalty = check_positive("--repetition-penalty", args.repetition_penalty)
-    return [(args.setting, penalty, k) for k in range(seeds)]
+    return [{"setting": args.setting, "penalty": penalty, "seed": k} for k in range(preset["seeds"])]
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_setup(preset_json: str, progress: bool) -> Setup:
+    """:func:`setup` once per process for the cells it runs (the model and corpus take a while to load)."""
+    return setup(json.loads(preset_json), progress=progress)
+
+
+def run_cell(cell: dict, preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
+    """One run of :func:`cells` into ``folder/<run_name>/seed<k>`` (resumed); the loop's seed is the cell's
+    ``k`` plus ``seed`` (0 from the command line)."""
+    env = _shared_setup(json.dumps(preset, sort_keys=True), progress)
+    setting, penalty, k = cell["setting"], cell["penalty"], cell["seed"]
+    run(env, preset, setting, seed + k, run_folder(folder, setting, penalty, k), repetition_penalty=penalty,
+        progress=progress, detailed=progress)
+
+
+def main(args) -> None:
+    """Every cell the command line asks for (or those ``--only`` picks), in sequence or on Ray (``--ray``)."""
+    grid.run(sys.modules[__name__], args)

@@ -4,18 +4,21 @@ Two protocols: the paper's (a fresh VAE per generation, every training batch a f
 of the previous VAE; one safetensors checkpoint per generation in OUT/fresh) and fixed synthetic datasets
 through the generation loop under two data policies, in independently trained chains, one per seed
 (OUT/chains/seed_S/NAME, generation 0 in OUT/chains/seed_S/generation0). Metrics per generation go to
-OUT/fresh_metrics.json and into the loop's checkpoints. Everything resumes with --resume.
+OUT/fresh_metrics.json and into the loop's checkpoints. Everything resumes with --resume. The grid's cells:
+the paper's protocol, and each chain; generation 0 of the paper's protocol, whose encoder measures every cell,
+is trained first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from .. import data, loop, metrics, vae
+from .. import data, grid, loop, metrics, store, vae
 
 # beta: the weight of the KL term. The paper's is 1 for 784 pixels; an 8x8 digit has 64, so at the ci scale
 # the KL term is scaled by 64/784 to weigh against the reconstruction term per pixel as it does in the paper.
@@ -28,6 +31,8 @@ PRESETS = {
               "batch_size": 256, "n_generations": 21, "policy_generations": 10, "policy_chains": 3,
               "n_measure": 10000},
 }
+
+GPU_SCALES = ("paper",)  # on Ray, a paper-scale cell asks for one GPU
 
 # The data policies compared on fixed synthetic datasets: loop.run keywords.
 POLICIES = {"replace": {"policy": "replace"}, "accumulate": {"policy": "accumulate"}}
@@ -165,21 +170,72 @@ def paired_difference(a, b) -> tuple[float, float]:
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
+def cli_preset(args) -> dict:
+    """The scale's preset; ``--online`` adds ``"online": True`` (MNIST from the hub, else a probe decides)."""
+    return {**PRESETS[args.scale], "online": True} if args.online else PRESETS[args.scale]
+
+
+def cells(preset: dict) -> list[dict]:
+    """The paper's protocol (``{"protocol": "fresh"}``) and each policy chain (``{"protocol": "chains",
+    "chain": k}``, seed ``seed + k``): independent once generation 0 (:func:`prepare`) is trained."""
+    return [{"protocol": "fresh"}] + [{"protocol": "chains", "chain": k} for k in range(preset["policy_chains"])]
+
+
+@dataclasses.dataclass
+class Context:
+    """What every cell reads: the training images, generation 0 of the paper's protocol and the measure."""
+
+    train: np.ndarray
+    model0: vae.VAE
+    measure: object  # measure(model, seed, g) -> one generation's summary
+
+
+_CONTEXTS: dict[str, Context] = {}  # per process: cells run one after another in a worker share it
+
+
+def context(preset: dict, folder, seed: int = 0, progress: bool = False) -> Context:
+    """The digits split by ``seed``, generation 0 of the paper's protocol (trained into ``folder/fresh`` the
+    first time, then loaded), and :func:`summary` against its encoder with a classifier of held-out digits."""
+    key = json.dumps([preset, str(folder), seed], sort_keys=True)
+    if key not in _CONTEXTS:
+        vae.set_threads()
+        images, labels = data.load_mnist(preset["image_size"], online=True if preset.get("online") else None)
+        train, _, held, held_labels = split_digits(images, labels, preset["n_train"], preset["n_heldout"], seed)
+        classifier = digit_classifier(held, held_labels)
+        model0 = vae.recursive_fresh(train, 0, seed=seed, checkpoint_dir=Path(folder) / "fresh",
+                                     **training(preset, progress))[0]
+        reference = vae.encode(model0, train[:preset["n_measure"]])
+
+        def measure(model, chain_seed, g):
+            rng = np.random.default_rng([chain_seed, g, 1])  # the notebook draws the same samples
+            return summary(model0, model, reference, classifier, preset["n_measure"], rng)
+
+        _CONTEXTS[key] = Context(train, model0, measure)
+    return _CONTEXTS[key]
+
+
+def prepare(preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
+    """Train generation 0 of the paper's protocol (``folder/fresh``) before the cells, which all measure with
+    its encoder."""
+    context(preset, folder, seed, progress)
+
+
+def run_cell(cell: dict, preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
+    """One cell of :func:`cells`: the paper's protocol (``folder/fresh``, ``folder/fresh_metrics.json``) or
+    chain ``k`` (``folder/chains/seed_<seed + k>``), resumed from what is saved."""
+    shared, folder = context(preset, folder, seed, progress), Path(folder)
+    if cell["protocol"] == "fresh":
+        models = vae.recursive_fresh(shared.train, preset["n_generations"], seed=seed,
+                                     checkpoint_dir=folder / "fresh", **training(preset, progress))
+        rows = [{k: np.asarray(v).tolist() for k, v in shared.measure(m, seed, g).items()}
+                for g, m in enumerate(models)]
+        store.atomic_write(folder / "fresh_metrics.json", json.dumps(rows).encode())
+    else:
+        k = cell["chain"]
+        policy_chains(shared.train, shared.measure, preset, [seed + k], model0=shared.model0 if k == 0 else None,
+                      folder=folder / "chains", progress=progress)
+
+
 def main(args) -> None:
-    preset = PRESETS[args.scale]
-    vae.set_threads()
-    images, labels = data.load_mnist(preset["image_size"], online=True if args.online else None)
-    train, _, held, held_labels = split_digits(images, labels, preset["n_train"], preset["n_heldout"], args.seed)
-    classifier = digit_classifier(held, held_labels)
-    models = vae.recursive_fresh(train, preset["n_generations"], seed=args.seed, checkpoint_dir=args.out / "fresh",
-                                 **training(preset, args.progress))
-    reference = vae.encode(models[0], train[:preset["n_measure"]])
-
-    def measure(model, seed, g):
-        rng = np.random.default_rng([seed, g, 1])  # the notebook draws the same samples
-        return summary(models[0], model, reference, classifier, preset["n_measure"], rng)
-
-    rows = [{k: np.asarray(v).tolist() for k, v in measure(m, args.seed, g).items()} for g, m in enumerate(models)]
-    (args.out / "fresh_metrics.json").write_text(json.dumps(rows))
-    seeds = range(args.seed, args.seed + preset["policy_chains"])
-    policy_chains(train, measure, preset, seeds, model0=models[0], folder=args.out / "chains", progress=args.progress)
+    """Every cell of :func:`cells` (or those ``--only`` picks), in sequence or on Ray (``--ray``)."""
+    grid.run(sys.modules[__name__], args)
