@@ -269,6 +269,32 @@ def determinant_ratio_mean(n_generations: int, n_samples, d: int, estimator: str
     return np.cumprod(factors)
 
 
+def fresh_data_moments(n_generations: int, n_samples: int, n_fresh: int) -> dict:
+    """``E[mu_g**2]`` and ``E[sigma_g**2]`` for ``g = 0 .. n_generations`` (exact) when unbiased fits of
+    ``N(0, 1)`` see, each generation, ``n_fresh`` fresh points of ``N(0, 1)`` and ``M - n_fresh`` samples of
+    the previous fit (:func:`collapsebook.loop.run` with ``fresh_fraction = n_fresh / M``; chapter 6).
+
+    With ``l = n_fresh / M``, ``u = 1 - l`` and ``c = M / (M - 1)``, given generation ``g``'s fit:
+    ``E[mu_(g+1)**2] = u**2 mu_g**2 + (l + u sigma_g**2) / M`` and
+    ``E[sigma_(g+1)**2] = l + u sigma_g**2 + c l u mu_g**2`` (the sample variance of two groups of fixed sizes:
+    each group's variance plus the spread between their means). Both are linear in ``(mu_g**2, sigma_g**2)``,
+    so their expectations follow that linear recursion from ``(1 / M, 1)`` at generation 0.
+    Returns ``{"mean_sq", "var", "limit_mean_sq"}``; the fixed point
+    ``E[mu**2] -> 1 / (M (1 - u**2) - c u**2)`` exists when ``u**2 < (M - 1) / M``, true for ``n_fresh >= 1``
+    (``inf`` otherwise: without fresh points ``E[mu_g**2] = (g + 1) / M`` grows without bound).
+    """
+    m = check_int("n_samples", n_samples, 2)
+    lam = check_int("n_fresh", n_fresh, 0, m) / m
+    u, c = 1.0 - lam, m / (m - 1.0)
+    mean_sq, var = np.empty(check_int("n_generations", n_generations, 0) + 1), np.empty(n_generations + 1)
+    mean_sq[0], var[0] = 1.0 / m, 1.0
+    for g in range(n_generations):
+        mean_sq[g + 1] = u**2 * mean_sq[g] + (lam + u * var[g]) / m
+        var[g + 1] = lam + u * var[g] + c * lam * u * mean_sq[g]
+    denominator = m * (1 - u**2) - c * u**2
+    return {"mean_sq": mean_sq, "var": var, "limit_mean_sq": 1.0 / denominator if denominator > 0 else np.inf}
+
+
 # ---- a live explorer for Colab and Jupyter, with the static animation as its fallback ------------------
 
 def _check_std(name, std, strict=True):
