@@ -181,3 +181,13 @@ def test_family_plugs_into_the_loop_contract():
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_importing_the_module_does_not_load_scipy_stats():
+    """scipy.stats takes about a second to import: the command line's help must not wait for it."""
+    import subprocess
+    import sys
+
+    code = "import sys, collapsebook.discrete; print('scipy.stats' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

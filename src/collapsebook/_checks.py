@@ -10,10 +10,10 @@ import numpy as np
 
 def check_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
     """Return ``value`` as an int, or raise ValueError naming ``name`` and the allowed range."""
+    allowed = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
     if value < minimum or (maximum is not None and value > maximum):
-        allowed = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         raise ValueError(f"{name} must be an integer {allowed}, got {value}")
     return int(value)
 
@@ -51,3 +51,30 @@ def check_probabilities(name: str, p, atol: float = 1e-8) -> np.ndarray:
     if not np.allclose(total, 1.0, rtol=0.0, atol=atol):
         raise ValueError(f"{name} must sum to 1 along its last axis (within {atol:g}), got sums {np.unique(total)[:3]}")
     return p
+
+
+def check_real(name: str, value) -> float:
+    """Return ``value`` as a finite float, or raise ValueError naming ``name`` (NaN and inf are refused)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def check_unit_interval(name: str, values) -> np.ndarray:
+    """Return ``values`` as a float array whose every entry lies in [0, 1], or raise ValueError naming ``name``."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers in [0, 1], got {values!r}") from None
+    if not np.all((array >= 0.0) & (array <= 1.0)):  # NaN fails both comparisons
+        bad = array[~((array >= 0.0) & (array <= 1.0))]
+        raise ValueError(f"{name} must be numbers in [0, 1], got {float(bad.ravel()[0])!r}")
+    return array
+
+
+def check_rng(name: str, rng) -> np.random.Generator:
+    """Return ``rng`` if it is a numpy Generator, or raise TypeError saying how to make one."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__}")
+    return rng

@@ -8,27 +8,36 @@ fits the ``M`` points drawn from the original law ``q``; the paper numbers the f
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
-from ._checks import check_int, check_probabilities
+from ._checks import check_int, check_probabilities, check_rng, check_unit_interval
 from .loop import Family
 
 
 def counts(samples, n_states: int) -> np.ndarray:
     """How often each state occurs along the last axis of integer ``samples``: shape ``(..., n_states)``."""
-    samples = np.asarray(samples)
+    samples = _check_samples(samples)
     n_states = check_int("n_states", n_states, 1)
     if samples.size and (samples.min() < 0 or samples.max() >= n_states):
         raise ValueError(f"samples must be states in [0, {n_states - 1}]")
-    rows = samples.reshape(-1, samples.shape[-1])
+    rows = samples.reshape(int(np.prod(samples.shape[:-1])), samples.shape[-1]).astype(np.intp, copy=False)
     offsets = np.arange(rows.shape[0])[:, None] * n_states
     flat = np.bincount((rows + offsets).ravel(), minlength=rows.shape[0] * n_states)
     return flat.reshape(samples.shape[:-1] + (n_states,))
 
 
+def _check_samples(samples) -> np.ndarray:
+    """``samples`` as an integer array with the samples on its last axis, or a clear error."""
+    samples = np.asarray(samples)
+    if samples.ndim == 0:
+        raise ValueError("samples must be an array with the samples on its last axis, got a scalar")
+    if samples.size and not np.issubdtype(samples.dtype, np.integer):
+        raise TypeError(f"samples must be integer states (0, 1, ...), got dtype {samples.dtype}")
+    return samples
+
+
 def fit(samples, n_states: int) -> np.ndarray:
     """The maximum-likelihood (and unbiased) fit: the empirical frequencies of ``samples``."""
-    samples = np.asarray(samples)
+    samples = _check_samples(samples)
     if samples.shape[-1] < 1:
         raise ValueError("samples must hold at least one sample along the last axis")
     return counts(samples, n_states) / samples.shape[-1]
@@ -38,6 +47,7 @@ def sample(p, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` samples from each law in ``p`` (inverse CDF): integer array of shape ``p.shape[:-1] + (n,)``."""
     p = check_probabilities("p", p)
     n = check_int("n", n, 1)
+    check_rng("rng", rng)
     cdf = np.cumsum(p, axis=-1)
     u = rng.random(p.shape[:-1] + (n,))
     states = (u[..., None] >= cdf[..., None, :]).sum(axis=-1)
@@ -72,7 +82,7 @@ def resample(p, n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """
     p = check_probabilities("p", p)
     n_samples = check_int("n_samples", n_samples, 1)
-    return rng.multinomial(n_samples, p) / n_samples
+    return check_rng("rng", rng).multinomial(n_samples, p) / n_samples
 
 
 def trajectories(q, n_samples: int, n_generations: int, n_chains: int, rng: np.random.Generator) -> np.ndarray:
@@ -120,7 +130,7 @@ def absorption(q, n_samples: int, n_chains: int, rng: np.random.Generator, max_g
 
 def miss_probability(q, n_samples: int) -> np.ndarray:
     """Probability that a state of probability ``q`` gets no sample among ``n_samples``: ``(1 - q) ** M``."""
-    return (1.0 - np.asarray(q, dtype=float)) ** check_int("n_samples", n_samples, 1)
+    return (1.0 - check_unit_interval("q", q)) ** check_int("n_samples", n_samples, 1)
 
 
 # ---- the exact law of the absorption time, one state at a time --------------------------------------------
@@ -131,6 +141,8 @@ def count_transitions(n_samples: int) -> np.ndarray:
     A state with ``i`` of the ``M`` samples has probability ``i / M`` in the fit, so its count in the next
     generation is binomial; the other states need not be known (lumping them is exact).
     """
+    from scipy import stats  # here, not at import: scipy.stats alone takes about a second to load
+
     m = check_int("n_samples", n_samples, 1)
     counts_ = np.arange(m + 1)
     return stats.binom.pmf(counts_[None, :], m, counts_[:, None] / m)
@@ -138,6 +150,8 @@ def count_transitions(n_samples: int) -> np.ndarray:
 
 def _first_counts(q, n_samples: int) -> np.ndarray:
     """Law of each state's count in generation 0 (``M`` draws from ``q``): shape ``(K, M + 1)``."""
+    from scipy import stats
+
     return stats.binom.pmf(np.arange(n_samples + 1)[None, :], n_samples, q[:, None])
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int, check_positive, check_probabilities
+from ._checks import check_int, check_positive, check_probabilities, check_real, check_rng
 from .loop import Family
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -174,6 +174,7 @@ def fit(X, n_components: int, rng: np.random.Generator, *, tol: float = 1e-3, ma
     M-step, shape ``(..., n_iter.max())``, NaN after a run has stopped.
     """
     n_components = check_int("n_components", n_components, 1)
+    check_rng("rng", rng)
     tol, reg_covar = check_positive("tol", tol), check_positive("reg_covar", reg_covar)
     max_iter = check_int("max_iter", max_iter, 1)
     X, single = _as_runs(_check_data(X, "X", n_components))
@@ -194,7 +195,9 @@ def batch_runs(n_points: int, n_components: int, d: int, batch_bytes: int | None
     """How many runs of ``n_points`` points go through EM together: as many as keep the ``(runs, K, d, N)``
     temporaries within ``batch_bytes`` (default :data:`EM_BATCH_BYTES`), and at least one."""
     batch_bytes = EM_BATCH_BYTES if batch_bytes is None else check_int("batch_bytes", batch_bytes, 1)
-    return max(1, batch_bytes // (8 * n_components * d * n_points))
+    sizes = [check_int(name, value, 1) for name, value in
+             (("n_points", n_points), ("n_components", n_components), ("d", d))]
+    return max(1, batch_bytes // (8 * np.prod(sizes)))
 
 
 def _em_in_batches(X_t, model, tol, max_iter, reg_covar) -> dict:
@@ -250,6 +253,7 @@ def sample(model, n: int, rng: np.random.Generator) -> np.ndarray:
     """
     w, mu, cov = _check_model(model)
     n = check_int("n", n, 1)
+    check_rng("rng", rng)
     chol = cholesky(cov)
     u = rng.random(w.shape[:-1] + (n, 1))
     labels = np.minimum((u >= np.cumsum(w, axis=-1)[..., None, :]).sum(-1), w.shape[-1] - 1)  # (..., n)
@@ -297,6 +301,7 @@ def outer_contour(model, tail: float, n: int, rng: np.random.Generator) -> float
 
 def tail_mass(model, level: float, X) -> np.ndarray:
     """Share of the points of ``X`` (``(..., N, d)``) where ``model``'s log-density is below ``level``."""
+    level = check_real("level", level)
     return (score_samples(model, X) < level).mean(axis=-1)
 
 

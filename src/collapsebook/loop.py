@@ -129,10 +129,16 @@ def run(
     with the same source). ``sample_axis`` is the axis along which data points lie (1 for arrays of shape
     ``(chains, M)`` holding many independent chains).
     """
+    if not isinstance(family, Family):
+        raise TypeError(f"family must be a collapsebook.loop.Family (a model family's fit and sample), "
+                        f"got {type(family).__name__}")
     n_generations = check_int("n_generations", n_generations, 0)
     policy = check_choice("policy", policy, POLICIES)
     mix = _Mix(original_fraction, fresh_fraction, fresh)
     data = np.asarray(data)
+    if data.ndim == 0:
+        raise ValueError("data must hold points along sample_axis, got a scalar")
+    sample_axis = check_int("sample_axis", sample_axis, 0, data.ndim - 1)
     n_original = data.shape[sample_axis]
     schedule = _schedule(n_samples, n_original)
     generation_rng(seed, 0)  # validates the seed before any work

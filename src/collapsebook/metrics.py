@@ -49,7 +49,7 @@ def w2_gaussian_1d(mean1, std1, mean2, std2, squared: bool = False) -> np.ndarra
     Broadcasts over arrays; standard deviations must be >= 0 (a point mass is allowed).
     """
     std1, std2 = _check_nonnegative("std1", std1), _check_nonnegative("std2", std2)
-    w2 = (np.asarray(mean1, dtype=float) - np.asarray(mean2, dtype=float)) ** 2 + (std1 - std2) ** 2
+    w2 = (_check_finite("mean1", mean1) - _check_finite("mean2", mean2)) ** 2 + (std1 - std2) ** 2
     return w2 if squared else np.sqrt(w2)
 
 
@@ -60,7 +60,7 @@ def w2_gaussian(mean1, cov1, mean2, cov2, squared: bool = False) -> np.ndarray:
     matrix square roots from symmetric eigendecompositions. Means have shape ``(..., d)``, covariances
     ``(..., d, d)``, symmetric positive semi-definite.
     """
-    mean1, mean2 = np.asarray(mean1, dtype=float), np.asarray(mean2, dtype=float)
+    mean1, mean2 = _check_finite("mean1", mean1), _check_finite("mean2", mean2)
     d = mean1.shape[-1] if mean1.ndim else 0
     if mean1.ndim == 0 or mean2.shape[-1:] != (d,):
         raise ValueError(f"mean1 and mean2 must have the same last axis d; got {mean1.shape} and {mean2.shape}")
@@ -76,6 +76,13 @@ def w2_gaussian(mean1, cov1, mean2, cov2, squared: bool = False) -> np.ndarray:
 def _psd_sqrt(cov):
     values, vectors = np.linalg.eigh(cov)
     return (vectors * np.sqrt(np.clip(values, 0, None))[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+
+
+def _check_finite(name, x):
+    x = np.asarray(x, dtype=float)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite numbers (no NaN or inf)")
+    return x
 
 
 def _check_nonnegative(name, x):

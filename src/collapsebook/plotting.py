@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
 
+from ._checks import check_int, check_unit_interval
+
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
@@ -49,7 +51,7 @@ def panels(n: int, height: float = 3.0, **subplots):
 
     ``height`` is each row's, in inches; ``subplots`` go to ``plt.subplots`` (``sharey=True``, ...).
     """
-    rows = -(-n // 2)
+    rows = -(-check_int("n", n, 1) // 2)
     fig, axes = plt.subplots(rows, min(n, 2), figsize=(MAX_WIDTH, height * rows), squeeze=False, **subplots)
     for ax in axes.flat[n:]:
         ax.remove()
@@ -58,15 +60,28 @@ def panels(n: int, height: float = 3.0, **subplots):
 
 def generation_colors(n: int, cmap: str = "cividis") -> list:
     """``n`` colours ordered from the first generation (dark) to the last (light), colour-blind safe."""
-    return [plt.get_cmap(cmap)(x) for x in np.linspace(0.0, 0.9, n)]
+    return [plt.get_cmap(cmap)(x) for x in np.linspace(0.0, 0.9, check_int("n", n, 0))]
 
 
 def quantile_band(ax, x, values, *, quantiles=(0.1, 0.9), label=None, color=None, axis=-1):
-    """Plot the median of ``values`` along ``axis`` (the runs) as a line and a quantile band around it."""
-    low, median, high = np.quantile(np.asarray(values, dtype=float), [quantiles[0], 0.5, quantiles[1]], axis=axis)
+    """Plot the median of ``values`` along ``axis`` (the runs) as a line and a quantile band around it
+    (``quantiles``: its lower and upper edges, ``0 <= low < high <= 1``)."""
+    low_q, high_q = _check_band(quantiles)
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        raise ValueError(f"values must hold at least one run to plot, got shape {values.shape}")
+    low, median, high = np.quantile(values, [low_q, 0.5, high_q], axis=axis)
     (line,) = ax.plot(x, median, label=label, color=color)
     ax.fill_between(x, low, high, color=line.get_color(), alpha=0.25, linewidth=0)
     return line
+
+
+def _check_band(quantiles) -> tuple[float, float]:
+    """``(low, high)`` quantiles of a band with ``0 <= low < high <= 1``, or a ValueError naming them."""
+    q = check_unit_interval("quantiles", quantiles)
+    if q.shape != (2,) or not q[0] < q[1]:
+        raise ValueError(f"quantiles must be (low, high) with 0 <= low < high <= 1, got {quantiles!r}")
+    return float(q[0]), float(q[1])
 
 
 def animate(fig, draw_frame: Callable[[int], None], n_frames: int, interval_ms: int = 250):
@@ -75,6 +90,7 @@ def animate(fig, draw_frame: Callable[[int], None], n_frames: int, interval_ms: 
     It plays in the static website with no kernel and no CDN. The figure is closed so that it is not
     shown a second time below the animation.
     """
+    n_frames, interval_ms = check_int("n_frames", n_frames, 1), check_int("interval_ms", interval_ms, 1)
     anim = animation.FuncAnimation(fig, draw_frame, frames=n_frames, interval=interval_ms, repeat=False)
     html = anim.to_jshtml(default_mode="once")
     plt.close(fig)
