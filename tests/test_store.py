@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -90,3 +91,128 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
     (tmp_path / store.LOCK).write_text(f"{socket.gethostname()} {finished.stdout.strip()}")
     with store.lock(tmp_path):
         assert (tmp_path / store.LOCK).read_text().endswith(f" {os.getpid()}")
+
+
+def test_compressed_npz_round_trips_and_is_deflated(tmp_path):
+    import zipfile
+
+    arrays = {"images": np.zeros((100, 28, 28), dtype=np.float32), "labels": np.arange(100)}
+    store.save_npz(tmp_path / "plain.npz", **arrays)
+    store.save_npz(tmp_path / "packed.npz", compressed=True, **arrays)
+    with zipfile.ZipFile(tmp_path / "packed.npz") as z:
+        assert {info.compress_type for info in z.infolist()} == {zipfile.ZIP_DEFLATED}
+    assert (tmp_path / "packed.npz").stat().st_size < (tmp_path / "plain.npz").stat().st_size / 10
+    loaded = store.load_npz(tmp_path / "packed.npz")
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(loaded[key], value)
+        assert loaded[key].dtype == value.dtype
+
+
+def test_writing_replaces_a_folder_whole_and_an_error_keeps_the_old_one(tmp_path):
+    folder = tmp_path / "model"
+    with store.writing(folder) as partial:
+        partial.mkdir()
+        (partial / "weights").write_text("old")
+    with store.writing(folder) as partial:
+        partial.mkdir()
+        (partial / "weights").write_text("new")
+        (partial / "tokenizer").write_text("new")
+    assert snapshot(folder) == {"tokenizer": b"new", "weights": b"new"}
+    with pytest.raises(RuntimeError, match="failed half-way"):
+        with store.writing(folder) as partial:
+            partial.mkdir()
+            (partial / "weights").write_text("half")
+            raise RuntimeError("failed half-way")
+    assert snapshot(folder) == {"tokenizer": b"new", "weights": b"new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary left
+
+
+# ---- fault injection: a process killed with SIGKILL while it writes ----------------------------------------
+
+WRITER = """
+import sys
+import numpy as np
+from collapsebook import store
+x = np.zeros(2_000_000)  # 16 MB: writing takes most of each iteration
+print("writing", flush=True)
+for version in range(1, 10**6):
+    x[:] = version
+    store.save_npz(sys.argv[1], version=np.array(version), x=x)
+"""
+
+
+def test_a_process_killed_while_it_saves_npz_leaves_the_old_or_the_new_file_whole(tmp_path):
+    import signal
+    import time
+
+    path = tmp_path / "state.npz"
+    store.save_npz(path, version=np.array(0), x=np.zeros(2_000_000))
+    rng = np.random.default_rng(0)
+    for kill in range(5):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+        assert writer.stdout.readline().strip() == "writing"
+        time.sleep(rng.uniform(0.05, 0.5))  # a few writes in, at a random point of one
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        state = store.load_npz(path)  # never a torn file
+        assert np.all(state["x"] == state["version"]), kill
+    left = [p for p in tmp_path.iterdir() if p != path]
+    assert all(p.name.startswith(".state.npz.") and p.name.endswith(".tmp") for p in left), left
+    for partial in left:  # a kill inside a write leaves only a hidden temporary, itself a truncated npz
+        with pytest.raises(store.DamagedFile, match="is damaged"):
+            store.load_npz(partial)
+
+
+CHECKPOINTING_RUN = """
+import io, itertools, sys, time
+import numpy as np
+from collapsebook import discrete, loop
+
+folder, kill_at = sys.argv[1], int(sys.argv[2])
+calls, savez = itertools.count(), np.savez
+
+
+def savez_then_hang(file, **arrays):  # generation kill_at's file is written half, then the process hangs
+    if next(calls) == kill_at:
+        whole = io.BytesIO()
+        savez(whole, **arrays)
+        file.write(whole.getvalue()[: len(whole.getvalue()) // 2])
+        file.flush()
+        print("half written", flush=True)
+        time.sleep(600)
+    savez(file, **arrays)
+
+
+np.savez = savez_then_hang
+data = np.random.default_rng(0).integers(0, 5, size=(50, 40))
+loop.run(discrete.family(5), data, 30, policy="accumulate", sample_axis=1, seed=3, checkpoint_dir=folder,
+         progress=False)
+"""
+
+
+def test_a_run_killed_while_it_writes_a_checkpoint_resumes_to_the_uninterrupted_result(tmp_path):
+    import signal
+
+    from collapsebook import discrete, loop
+
+    folder = tmp_path / "run"
+    writer = subprocess.Popen([sys.executable, "-c", CHECKPOINTING_RUN, str(folder), "7"], stdout=subprocess.PIPE,
+                              text=True)
+    assert writer.stdout.readline().strip() == "half written"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    names = sorted(p.name for p in folder.iterdir())
+    assert [n for n in names if n.startswith("generation_")] == [f"generation_{g:05d}.npz" for g in range(7)]
+    partial, lock = names[:2]  # the half-written temporary and the dead process's lock
+    assert re.fullmatch(r"\.generation_00007\.npz\.\d+\.[0-9a-f]{8}\.tmp", partial) and lock == store.LOCK
+    with pytest.raises(store.DamagedFile, match=r"\.generation_00007\.npz\..*is damaged"):
+        store.load_npz(folder / partial)
+
+    data = np.random.default_rng(0).integers(0, 5, size=(50, 40))
+    settings = dict(policy="accumulate", sample_axis=1, seed=3, progress=False)
+    resumed = loop.run(discrete.family(5), data, 30, checkpoint_dir=folder, **settings)
+    whole = loop.run(discrete.family(5), data, 30, **settings)
+    for key in whole.keys():
+        np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
+    left = sorted(p.name for p in folder.iterdir() if not p.name.startswith("generation_"))
+    assert left == ["config.json"]  # the dead writer's lock and temporary are gone

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from collapsebook import cli, data, loop, metrics, vae
+from collapsebook import cli, data, loop, metrics, store, vae
 from collapsebook.experiments import vae as experiment
 
 
@@ -167,12 +167,45 @@ def test_recursive_fresh_resumes_to_the_same_models(tmp_path, digits):
     assert len(straight) == 3
     vae.recursive_fresh(images, 1, checkpoint_dir=tmp_path, **settings)  # "interrupted" after generation 1
     saved = sorted(p.name for p in tmp_path.iterdir())
-    assert saved == ["generation_00000.safetensors", "generation_00001.safetensors"]
+    assert saved == ["generation_00000.safetensors", "generation_00001.safetensors", "settings.json"]
     resumed = vae.recursive_fresh(images, 2, checkpoint_dir=tmp_path, **settings)
     for a, b in zip(straight, resumed):
         assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
-    with pytest.raises(ValueError, match="checkpoint_dir"):
+    with pytest.raises(ValueError, match="other settings: seed 3 \\(this run: 4\\)"):
         vae.recursive_fresh(images, 2, checkpoint_dir=tmp_path, **{**settings, "seed": 4})
+
+
+def folder_bytes(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("change", [{"lr": 2e-3}, {"weight_decay": 0.0}, {"beta": 0.5}, {"width": 128},
+                                    {"epochs": 2}, {"batch_size": 32}, "other images"],
+                         ids=lambda c: c if isinstance(c, str) else next(iter(c)))
+def test_recursive_fresh_refuses_a_checkpoint_folder_of_other_settings(tmp_path, digits, change):
+    images = digits[0][:64]
+    settings = {"epochs": 1, "batch_size": 64, "seed": 3, "progress": False}
+    vae.recursive_fresh(images, 0, checkpoint_dir=tmp_path, **settings)
+    before = folder_bytes(tmp_path)
+    if change == "other images":
+        images, change = digits[0][64:128], {}
+    with pytest.raises(ValueError, match="holds a run with other settings"):
+        vae.recursive_fresh(images, 1, checkpoint_dir=tmp_path, **{**settings, **change})
+    assert folder_bytes(tmp_path) == before  # refused before anything was written
+
+
+def test_a_damaged_vae_checkpoint_is_named(tmp_path, digits):
+    images = digits[0][:64]
+    settings = {"epochs": 1, "batch_size": 64, "seed": 3, "progress": False}
+    vae.recursive_fresh(images, 1, checkpoint_dir=tmp_path, **settings)
+    path = tmp_path / "generation_00001.safetensors"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(store.DamagedFile, match="generation_00001.safetensors is damaged"):
+        vae.recursive_fresh(images, 2, checkpoint_dir=tmp_path, **settings)
+    path.unlink()  # as the message says: delete it, and the resumed run trains that generation again
+    again = vae.recursive_fresh(images, 1, checkpoint_dir=tmp_path, **settings)
+    straight = vae.recursive_fresh(images, 1, **settings)
+    assert all(torch.equal(p, q) for p, q in zip(again[1].state_dict().values(), straight[1].state_dict().values()))
 
 
 def test_recursive_fresh_trains_each_generation_on_the_one_before(digits):

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import store
+
 HUB_ENDPOINT = "https://huggingface.co"  # or $HF_ENDPOINT, as huggingface_hub reads it
 PROBE_PATH = "/api/models/facebook/opt-125m"  # a small JSON answer that only the real hub gives
 HUB_TIMEOUTS = {"HF_HUB_ETAG_TIMEOUT": "10", "HF_HUB_DOWNLOAD_TIMEOUT": "30"}  # seconds, not huggingface_hub's minutes
@@ -117,8 +119,9 @@ def _hub_mnist(source=None):
             table = datasets.load_dataset("parquet", data_files=str(source), split="train")
         table = table.cast_column("image", datasets.Image(decode=False))
         images = np.stack([_decode_png(row["bytes"]) for row in table["image"]])
-        _save_npz(cached, images=images, labels=np.asarray(table["label"], dtype=np.int64))
-    return _load_npz(cached)
+        store.save_npz(cached, compressed=True, images=images, labels=np.asarray(table["label"], dtype=np.int64))
+    arrays = store.load_npz(cached)
+    return arrays["images"], arrays["labels"]
 
 
 def _decode_png(payload: bytes):
@@ -131,14 +134,3 @@ def packaged_mnist():
     """The 10,000 MNIST digits that ship with the package: float32 images in [0, 1] and int64 labels."""
     with resources.files("collapsebook").joinpath("_data", MNIST_PACKAGED).open("rb") as file, np.load(file) as z:
         return (z["images"] / np.float32(255)).astype(np.float32), z["labels"].astype(np.int64)
-
-
-def _save_npz(path: Path, **arrays) -> None:
-    tmp = path.with_name(path.stem + ".partial.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
-
-
-def _load_npz(path: Path):
-    with np.load(path) as z:
-        return z["images"], z["labels"]

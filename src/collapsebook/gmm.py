@@ -11,6 +11,8 @@ scikit-learn's ``GaussianMixture(covariance_type="full")``, the reference the te
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._checks import check_int, check_positive, check_probabilities, check_real, check_rng
@@ -197,7 +199,7 @@ def batch_runs(n_points: int, n_components: int, d: int, batch_bytes: int | None
     batch_bytes = EM_BATCH_BYTES if batch_bytes is None else check_int("batch_bytes", batch_bytes, 1)
     sizes = [check_int(name, value, 1) for name, value in
              (("n_points", n_points), ("n_components", n_components), ("d", d))]
-    return max(1, batch_bytes // (8 * np.prod(sizes)))
+    return max(1, batch_bytes // (8 * math.prod(sizes)))
 
 
 def _em_in_batches(X_t, model, tol, max_iter, reg_covar) -> dict:

@@ -24,13 +24,13 @@ import io
 import json
 import math
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import data as _data
+from . import store
 from ._checks import check_fraction, check_int, check_positive
 from .loop import Family
 
@@ -297,12 +297,9 @@ def _pretrain(settings, corpus, folder: Path, device, progress) -> None:
 
 
 def _save_atomically(model, tokenizer, folder: Path) -> None:
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(partial, folder)
+    with store.writing(folder) as partial:
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
 
 
 def pretrained(model: str = "auto", *, tiny: dict | None = None, corpus: Corpus | None = None, device=None,

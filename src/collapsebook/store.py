@@ -4,7 +4,8 @@ is written atomically, and a damaged file is reported with its path and what to 
 - :func:`claim` records a run's settings in the folder the first time and, on every later use, refuses other
   settings with one line naming what differs, before anything is written;
 - :func:`lock` makes the folder one process's for as long as it writes (a second run into it is refused);
-- :func:`atomic_write` and :func:`save_npz` write through a temporary file unique to the process, then rename;
+- :func:`writing` gives a temporary path unique to the process and moves it into place in one step when the
+  block succeeds (a file or a folder); :func:`atomic_write` and :func:`save_npz` write through it;
 - :func:`load_npz` and :func:`load_json` read, and turn a truncated or edited file into a :class:`DamagedFile`
   error that names it.
 """
@@ -15,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import socket
 import uuid
 import zipfile
@@ -79,26 +81,49 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
 
 
-def atomic_write(path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that a reader sees the old file or the whole new one, never a part."""
+@contextlib.contextmanager
+def writing(path):
+    """Write ``path`` (a file, or a folder) atomically: the block writes the temporary path this yields, unique to
+    the process and the call; when the block ends without an error, it takes the place of ``path`` in one rename,
+    so a reader sees the old version or the whole new one, never a part. On an error it is removed and ``path``
+    is left as it was. A process killed meanwhile leaves only a hidden ``.NAME.PID.*.tmp`` beside ``path``."""
     path = Path(path)
     tmp = _temporary(path)
     try:
+        yield tmp
+        _replace(tmp, path)
+    finally:
+        _remove(tmp)
+
+
+def _replace(new: Path, path: Path) -> None:
+    if not (new.is_dir() and path.is_dir()):
+        os.replace(new, path)
+        return
+    old = _temporary(path)  # a folder cannot be renamed onto another: move the old one aside first
+    os.replace(path, old)
+    os.replace(new, path)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def atomic_write(path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that a reader sees the old file or the whole new one, never a part."""
+    with writing(path) as tmp:
         tmp.write_bytes(payload)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
-def save_npz(path, **arrays) -> None:
-    """``np.savez`` of ``arrays`` to ``path``, atomically."""
-    path = Path(path)
-    tmp = _temporary(path).with_suffix(".npz")
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def save_npz(path, *, compressed: bool = False, **arrays) -> None:
+    """``np.savez`` (``np.savez_compressed`` with ``compressed=True``) of ``arrays`` to ``path``, atomically."""
+    save = np.savez_compressed if compressed else np.savez
+    with writing(path) as tmp, open(tmp, "wb") as file:  # a file object: numpy adds no ".npz" to its name
+        save(file, **arrays)
 
 
 def load_npz(path) -> dict:
@@ -134,11 +159,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _remove_dead_temporaries(folder: Path) -> None:
+    """Delete the temporary files (see :func:`writing`) that processes killed while writing left in ``folder``;
+    only the lock holder calls this, so no live writer's file is touched."""
+    for path in folder.glob(".*.tmp"):
+        pid = path.name.split(".")[-3]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            _remove(path)
+
+
 @contextlib.contextmanager
 def lock(folder):
     """Hold ``folder`` for this process while the block runs: a second process is refused with
     :class:`FolderInUse`; a lock left by a process that died is taken over."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a results folder")
     folder.mkdir(parents=True, exist_ok=True)
     path, me = folder / LOCK, f"{socket.gethostname()} {os.getpid()}"
     while True:
@@ -157,6 +193,7 @@ def lock(folder):
         with os.fdopen(descriptor, "w") as file:
             file.write(me)
         break
+    _remove_dead_temporaries(folder)
     try:
         yield folder
     finally:

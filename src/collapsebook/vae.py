@@ -17,10 +17,10 @@ is one.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from . import store
 from ._checks import check_int, check_positive
 from .devices import best_device as device
 from .devices import set_threads, torch_generator  # noqa: F401  (part of this module's API)
@@ -257,20 +258,25 @@ def save(model: VAE, path, metadata: dict | None = None) -> None:
     """Write the model (and JSON-able ``metadata``) to a safetensors file, atomically."""
     path = Path(path)
     header = {"config": json.dumps(model.config()), "metadata": json.dumps(metadata or {})}
-    tmp = path.with_name(path.name + ".partial")
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp, metadata=header)
-    os.replace(tmp, path)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with store.writing(path) as tmp:
+        save_file(tensors, tmp, metadata=header)
 
 
 def load(path) -> tuple[VAE, dict]:
-    """Read a model written by :func:`save`; returns it and its metadata."""
-    from safetensors import safe_open
+    """Read a model written by :func:`save`; returns it and its metadata. A truncated or edited file raises
+    :class:`collapsebook.store.DamagedFile` naming it."""
+    from safetensors import SafetensorError, safe_open
 
-    with safe_open(path, framework="pt") as f:
-        header = f.metadata()
-    model = build(rng=np.random.default_rng(0), **json.loads(header["config"]))
-    model.load_state_dict(load_file(path, device=str(next(model.parameters()).device)))
-    return model.eval(), json.loads(header["metadata"])
+    try:
+        with safe_open(path, framework="pt") as f:
+            header = f.metadata() or {}
+        model = build(rng=np.random.default_rng(0), **json.loads(header["config"]))
+        model.load_state_dict(load_file(path, device=str(next(model.parameters()).device)))
+        return model.eval(), json.loads(header["metadata"])
+    except (SafetensorError, KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise store.DamagedFile(f"{path} is damaged ({type(error).__name__}: {error}); delete it to train that "
+                                "generation again (a resumed run redoes it)") from error
 
 
 # ---- the two recursive protocols ----
@@ -300,7 +306,9 @@ def recursive_fresh(images, n_generations: int, *, epochs: int = 30, batch_size:
     VAE trained for as many steps, each on a fresh batch of decoder means of the previous generation.
 
     Returns the VAEs of generations ``0 .. n_generations``. With ``checkpoint_dir``, each finished generation
-    is saved there as ``generation_NNNNN.safetensors`` and a later call resumes after the last one.
+    is saved there as ``generation_NNNNN.safetensors`` and a later call resumes after the last one; the folder
+    records every setting and the data's fingerprint (:func:`collapsebook.store.claim`) and refuses a run with
+    others, and one process writes it at a time (:func:`collapsebook.store.lock`).
     Generation 0 equals generation 0 of :func:`family` run by the loop with ``n_steps`` set to the same steps.
     """
     images = check_images(images)
@@ -311,23 +319,26 @@ def recursive_fresh(images, n_generations: int, *, epochs: int = 30, batch_size:
                  "progress": progress}
     config = {"seed": seed, "steps": steps, "batch_size": batch_size, "n_images": len(images), "beta": beta}
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
-    models = [] if folder is None else _load_finished(folder, n_generations, config)
-    for g in tqdm(range(len(models), n_generations + 1), desc="generations", disable=not progress):
-        rng = generation_rng(seed, g)
-        if g == 0:
-            model = fit(images, rng, n_steps=steps, width=width, **optimiser)
-        else:
-            model = fit_to_teacher(models[-1], rng, steps, **optimiser)
-        models.append(model)
-        if folder is not None:
-            save(model, folder / f"generation_{g:05d}.safetensors", {**config, "generation": g,
-                 "last_epoch_loss": float(model.losses[-(steps // epochs):].mean())})
+    with contextlib.nullcontext() if folder is None else store.lock(folder):
+        settings = {**config, "lr": lr, "weight_decay": weight_decay, "width": width, "epochs": epochs}
+        models = [] if folder is None else _load_finished(folder, n_generations, config, settings, images)
+        for g in tqdm(range(len(models), n_generations + 1), desc="generations", disable=not progress):
+            rng = generation_rng(seed, g)
+            if g == 0:
+                model = fit(images, rng, n_steps=steps, width=width, **optimiser)
+            else:
+                model = fit_to_teacher(models[-1], rng, steps, **optimiser)
+            models.append(model)
+            if folder is not None:
+                save(model, folder / f"generation_{g:05d}.safetensors", {**config, "generation": g,
+                     "last_epoch_loss": float(model.losses[-(steps // epochs):].mean())})
     return models
 
 
-def _load_finished(folder: Path, n_generations: int, config: dict) -> list[VAE]:
-    """The VAEs already saved in ``folder`` by a run with the same ``config``, in generation order."""
-    folder.mkdir(parents=True, exist_ok=True)
+def _load_finished(folder: Path, n_generations: int, config: dict, settings: dict, images) -> list[VAE]:
+    """The VAEs already saved in ``folder`` by a run with the same ``settings`` and ``images`` (checked before
+    anything is written; each file's ``config`` too), in generation order."""
+    store.claim(folder, {**settings, "data": store.fingerprint(images)})
     models = []
     for g in range(n_generations + 1):
         path = folder / f"generation_{g:05d}.safetensors"
