@@ -1,10 +1,14 @@
-"""The command line's results folders: claimed for their settings before anything is written, one writer."""
+"""The command line's results folders (claimed for their settings before anything is written, one writer) and
+the experiments' grids (--only, --ray, one writer per cell)."""
 
 import importlib
+import json
+import re
+import sys
 
 import pytest
 
-from collapsebook import cli, store
+from collapsebook import cli, grid, loop, store
 
 
 def folder_bytes(folder):
@@ -45,3 +49,85 @@ def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path, capsys):
         assert "is being written by process" in capsys.readouterr().err
         assert cli.main(["run", "gmm", "--scale", "ci", "--out", str(out), "--no-progress"]) == 2
     assert (out / "partial-result").read_text() == "first"
+
+
+# ---- the grid: --only, --ray, one lock per cell ----
+
+CELLS = [{"N": 500, "run": 0}, {"N": 500, "run": 1}, {"N": 1000, "run": 0}, {"part": "x", "p": 2.0}]
+
+
+@pytest.mark.parametrize("only, picked", [
+    (None, [0, 1, 2, 3]), (["N=500"], [0, 1]), (["N=500", "N=1000", "run=0"], [0, 2]), (["N=1e3"], [2]),
+    (["p=2"], [3]), (["part=x"], [3]), (["run=1", "N=500"], [1]),
+])
+def test_only_picks_the_cells_matching_every_key_given(only, picked):
+    assert grid.select(CELLS, only) == [CELLS[i] for i in picked]
+
+
+@pytest.mark.parametrize("only, message", [
+    (["M=1"], "no cell has the key 'M'; the keys are N, p, part, run"),
+    (["N=7"], "N=7: no cell has it; N is one of 500, 1000"),
+    (["part=y"], "part is one of x"),
+    (["N"], "KEY=VALUE pairs, got 'N'"), (["N="], "KEY=VALUE"), (["=500"], "KEY=VALUE"),
+    (["part=x", "N=500"], "no cell has these values together"),
+])
+def test_only_refuses_what_no_cell_has(only, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        grid.select(CELLS, only)
+
+
+@pytest.mark.parametrize("only", [["part=nothing"], ["seed=0"], ["part"]])
+def test_bad_only_is_refused_in_one_line_before_anything_is_written(only, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["run", "discrete", "--scale", "ci", "--out", str(out), "--only", *only]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--only" in err and not out.exists()
+
+
+def test_only_runs_the_picked_cells_and_a_resume_adds_the_others(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["run", "discrete", "--scale", "ci", "--out", str(out), "--no-progress",
+                     "--only", "part=absorption"]) == 0
+    assert (out / "absorption.npz").exists() and not (out / "replace").exists()
+    assert capsys.readouterr().out.count("finished part=") == 1
+    absorption = (out / "absorption.npz").read_bytes()
+    assert cli.main(["run", "discrete", "--scale", "ci", "--out", str(out), "--no-progress", "--resume"]) == 0
+    assert len(loop.History.load(out / "replace")) == 61 and (out / "absorption.npz").read_bytes() == absorption
+
+
+def test_a_cell_another_process_runs_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    with store.lock(out / grid.LOCKS / "part=policies"):  # another worker, still on this cell
+        assert cli.main(["run", "discrete", "--scale", "ci", "--out", str(out), "--no-progress", "--resume"]) == 1
+    assert "part=policies is being written by process" in capsys.readouterr().err
+    assert not (out / "replace").exists()
+
+
+def test_ray_missing_is_one_line_with_the_install_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    out = tmp_path / "out"
+    assert cli.main(["run", "gmm", "--scale", "ci", "--out", str(out), "--ray"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'collapsebook[cluster]'" in err and not out.exists()
+
+
+def test_ray_address_parsing():
+    base = ["run", "discrete", "--out", "x"]
+    assert cli.parse(base).ray is None
+    assert cli.parse([*base, "--ray"]).ray == "local"
+    assert cli.parse([*base, "--ray", "auto"]).ray == "auto"
+    assert cli.parse([*base, "--ray", "ray://head:10001", "--only", "part=policies"]).ray == "ray://head:10001"
+
+
+@pytest.mark.parametrize("experiment", cli.experiment_names())
+def test_every_experiment_exposes_its_grid_and_runs_it_through_grid_run(experiment, monkeypatch, tmp_path):
+    module = importlib.import_module(f"collapsebook.experiments.{experiment}")
+    for scale in ("ci", "book", "paper"):
+        cells = module.cells(module.PRESETS[scale])
+        names = [grid.cell_name(c) for c in cells]  # JSON-able values, no '/'
+        assert cells and len(set(names)) == len(names) and json.loads(json.dumps(cells)) == cells
+    assert callable(module.run_cell)
+    called = []
+    monkeypatch.setattr(grid, "run", lambda mod, args: called.append(mod))
+    module.main(cli.parse(["run", experiment, "--out", str(tmp_path)]))
+    assert called == [module]
