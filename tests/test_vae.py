@@ -435,3 +435,14 @@ def test_cli_runs_resumes_and_writes_checkpoints(tmp_path, monkeypatch):
     (out / "fresh" / "generation_00001.safetensors").unlink()  # as if interrupted during generation 1
     assert cli.main(["run", "vae", "--scale", "ci", "--out", str(out), "--resume", "--no-progress"]) == 0
     assert (out / "fresh" / "generation_00001.safetensors").exists()
+
+
+def test_finished_generations_are_read_while_another_run_writes_the_folder(tmp_path, digits):
+    images = digits[0][:64]
+    settings = {"epochs": 1, "batch_size": 64, "seed": 3, "progress": False}
+    saved = vae.recursive_fresh(images, 0, checkpoint_dir=tmp_path, **settings)
+    with store.lock(tmp_path):  # a writer holds the folder (the grid's protocol cell training later generations)
+        read = vae.recursive_fresh(images, 0, checkpoint_dir=tmp_path, **settings)  # a chain cell reads generation 0
+        assert all(torch.equal(p, q) for p, q in zip(read[0].state_dict().values(), saved[0].state_dict().values()))
+        with pytest.raises(store.FolderInUse):  # but training into the folder waits its turn
+            vae.recursive_fresh(images, 1, checkpoint_dir=tmp_path, **settings)

@@ -308,7 +308,8 @@ def recursive_fresh(images, n_generations: int, *, epochs: int = 30, batch_size:
     Returns the VAEs of generations ``0 .. n_generations``. With ``checkpoint_dir``, each finished generation
     is saved there as ``generation_NNNNN.safetensors`` and a later call resumes after the last one; the folder
     records every setting and the data's fingerprint (:func:`collapsebook.store.claim`) and refuses a run with
-    others, and one process writes it at a time (:func:`collapsebook.store.lock`).
+    others; one process writes it at a time (:func:`collapsebook.store.lock`), while others may read the
+    generations it has finished.
     Generation 0 equals generation 0 of :func:`family` run by the loop with ``n_steps`` set to the same steps.
     """
     images = check_images(images)
@@ -319,7 +320,8 @@ def recursive_fresh(images, n_generations: int, *, epochs: int = 30, batch_size:
                  "progress": progress}
     config = {"seed": seed, "steps": steps, "batch_size": batch_size, "n_images": len(images), "beta": beta}
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
-    with contextlib.nullcontext() if folder is None else store.lock(folder):
+    writes = folder is not None and not _all_saved(folder, n_generations)  # reading needs no lock: writes are atomic
+    with store.lock(folder) if writes else contextlib.nullcontext():
         settings = {**config, "lr": lr, "weight_decay": weight_decay, "width": width, "epochs": epochs}
         models = [] if folder is None else _load_finished(folder, n_generations, config, settings, images)
         for g in tqdm(range(len(models), n_generations + 1), desc="generations", disable=not progress):
@@ -333,6 +335,12 @@ def recursive_fresh(images, n_generations: int, *, epochs: int = 30, batch_size:
                 save(model, folder / f"generation_{g:05d}.safetensors", {**config, "generation": g,
                      "last_epoch_loss": float(model.losses[-(steps // epochs):].mean())})
     return models
+
+
+def _all_saved(folder: Path, n_generations: int) -> bool:
+    """Whether ``folder`` holds its settings and generations ``0 .. n_generations``: then nothing is written."""
+    names = [store.SETTINGS] + [f"generation_{g:05d}.safetensors" for g in range(n_generations + 1)]
+    return all((folder / name).is_file() for name in names)
 
 
 def _load_finished(folder: Path, n_generations: int, config: dict, settings: dict, images) -> list[VAE]:
