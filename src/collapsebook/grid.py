@@ -10,9 +10,10 @@ Every module in :mod:`collapsebook.experiments` has the same entry points:
 - ``main(args)``: ``grid.run(module, args)``, every cell (or those ``--only`` picks), here or on Ray.
 
 Optional: ``cli_preset(args)`` (the preset with the command line's own options applied), ``cli_cells(args,
-preset)`` (the cells those options ask for; default ``cells(preset)``), ``prepare(preset, folder, seed,
-progress)`` (run once before the cells, for what they all read) and ``GPU_SCALES`` (the scales whose cells
-ask Ray for one GPU each).
+preset)`` (the cells those options ask for; default ``cells(preset)``), ``cell_folder(cell)`` (a subfolder of
+the results folder that ``run_cell`` gets instead of the results folder itself), ``prepare(preset, folder,
+seed, progress)`` (run once before the cells, for what they all read) and ``GPU_SCALES`` (the scales whose
+cells ask Ray for one GPU each).
 
 Two processes never run the same cell at once: each holds :func:`collapsebook.store.lock` on
 ``folder/.cells/NAME`` while it runs the cell (``NAME`` is :func:`cell_name`). A cell's own files are the same
@@ -111,7 +112,8 @@ def run_locked(module, cell: dict, preset: dict, folder, seed: int, progress: bo
     """``module.run_cell`` holding the cell's lock; returns the seconds it took."""
     start = time.perf_counter()
     with store.lock(Path(folder) / LOCKS / cell_name(cell)):
-        module.run_cell(cell, preset, Path(folder), seed, progress)
+        own = Path(folder) / module.cell_folder(cell) if hasattr(module, "cell_folder") else Path(folder)
+        module.run_cell(cell, preset, own, seed, progress)
     return time.perf_counter() - start
 
 

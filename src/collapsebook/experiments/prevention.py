@@ -13,12 +13,13 @@ subfolder of ``--out`` (resumable: the loop checkpoints every generation of ever
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import discrete, gaussian, gmm, loop, metrics, regression, store
+from .. import discrete, gaussian, gmm, grid, loop, metrics, regression, store
 from .discrete import LAW
 from .gmm import EM, TWO_GAUSSIANS, runs_of
 
@@ -177,8 +178,11 @@ def _saved(folder, name: str, config: dict, compute) -> dict:
     return store.load_npz(path)
 
 
+def cell_folder(cell: dict) -> str:
+    """The subfolder of ``--out`` that :func:`run_cell` gets for ``cell`` (:mod:`collapsebook.grid`)."""
+    return cell["name"]
+
+
 def main(args) -> None:
-    preset = PRESETS[args.scale]
-    for cell in cells(preset):
-        print(f"{cell['name']}")
-        run_cell(cell, preset, args.out / cell["name"], args.seed, args.progress)
+    """Every cell of :func:`cells` (or those ``--only`` picks), in sequence or on Ray (``--ray``)."""
+    grid.run(sys.modules[__name__], args)

@@ -15,12 +15,13 @@ The experiment is a grid of independent cells, each resumable in its own subfold
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import lm, loop, ngram, store
+from .. import grid, lm, loop, ngram, store
 
 VOCAB_SIZE, ROW_LENGTH, ORDER = 32_768, 64, 2
 BOS = 2  # the tokenizer's "</s>", which also starts every article (as OPT's tokenizer does)
@@ -158,10 +159,8 @@ def run_cell(cell: dict, preset: dict, folder=None, seed: int = 0, progress: boo
 
 
 def main(args) -> None:
-    """Every cell, one after the other."""
-    preset = PRESETS[args.scale]
-    for cell in tqdm(cells(preset), desc="cells", disable=not args.progress):
-        run_cell(cell, preset, args.out, args.seed, args.progress)
+    """Every cell of :func:`cells` (or those ``--only`` picks), in sequence or on Ray (``--ray``)."""
+    grid.run(sys.modules[__name__], args)
 
 
 def _cached(folder: Path, name: str, config: dict, compute) -> dict:
