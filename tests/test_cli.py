@@ -5,6 +5,7 @@ import importlib
 import json
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,13 @@ def test_every_experiment_exposes_its_grid_and_runs_it_through_grid_run(experime
     monkeypatch.setattr(grid, "run", lambda mod, args: called.append(mod))
     module.main(cli.parse(["run", experiment, "--out", str(tmp_path)]))
     assert called == [module]
+
+
+def test_the_running_page_counts_the_cells_of_the_paper_grids():
+    page = (Path(__file__).resolve().parents[1] / "book" / "running.md").read_text()
+    section = page.split("## Many GPUs: Ray", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| (\d+) \|", section, flags=re.M)
+    assert rows, "the Ray section lists no grid"
+    for name, count in rows:
+        module = importlib.import_module(f"collapsebook.experiments.{name}")
+        assert len(module.cells(module.PRESETS["paper"])) == int(count), name
