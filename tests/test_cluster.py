@@ -66,6 +66,7 @@ def local_ray(tmp_path_factory):
     marks = tmp_path_factory.mktemp("marks")
     env = {"COLLAPSEBOOK_TEST_KILLED": str(marks / "killed"), "COLLAPSEBOOK_TEST_SAVES": str(marks / "saves.log"),
            "OMP_NUM_THREADS": "1"}
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # offline and hermetic: no usage report
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"worker_process_setup_hook": kill_once_after_generation_1, "env_vars": env})
     yield marks

@@ -157,14 +157,14 @@ def require_ray():
     return ray
 
 
-def _task(module_name: str, cell: dict | None, preset: dict, folder: str, seed: int) -> float:
-    """A Ray task: one cell (or ``prepare`` when ``cell`` is None) on a worker, without progress bars."""
-    module = importlib.import_module(module_name)
-    if cell is None:
-        start = time.perf_counter()
-        module.prepare(preset, Path(folder), seed, False)
-        return time.perf_counter() - start
-    return run_locked(module, cell, preset, folder, seed, False)
+def _cell_task(module_name: str, cell: dict, preset: dict, folder: str, seed: int) -> float:
+    """A Ray task: one cell on a worker, without progress bars; returns its seconds."""
+    return run_locked(importlib.import_module(module_name), cell, preset, folder, seed, False)
+
+
+def _prepare_task(module_name: str, preset: dict, folder: str, seed: int) -> None:
+    """A Ray task: the module's ``prepare``, before its cells."""
+    importlib.import_module(module_name).prepare(preset, Path(folder), seed, False)
 
 
 def _on_ray(module, preset, cells, folder, seed, progress, address, needs) -> None:
@@ -173,10 +173,14 @@ def _on_ray(module, preset, cells, folder, seed, progress, address, needs) -> No
     if started:  # "local" starts a Ray instance here; "auto" and "ray://..." join a cluster
         ray.init(address=address, **({"include_dashboard": False} if address == "local" else {}))
     try:
-        task = ray.remote(_task).options(max_retries=MAX_RETRIES, retry_exceptions=[OSError], **needs)
+        options = {"max_retries": MAX_RETRIES, "retry_exceptions": [OSError], **needs}
         args = (preset, str(Path(folder).resolve()), seed)
         if hasattr(module, "prepare"):
-            ray.get(task.remote(module.__name__, None, *args))
+            try:
+                ray.get(ray.remote(_prepare_task).options(**options).remote(module.__name__, *args))
+            except ray.exceptions.RayError as error:
+                raise RuntimeError(f"prepare, which every cell needs, failed: {_cause(error)}") from None
+        task = ray.remote(_cell_task).options(**options)
         pending = {task.remote(module.__name__, cell, *args): cell for cell in cells}
         failed = _gather(ray, pending, progress)
     finally:
@@ -198,8 +202,12 @@ def _gather(ray, pending: dict, progress: bool) -> list[str]:
             try:
                 _report(bar, f"finished {name} in {ray.get(done):.1f} s")
             except ray.exceptions.RayError as error:
-                cause = getattr(error, "cause", None) or error
-                first = (str(cause).strip().splitlines() or [""])[0]
-                failed.append(f"{name}: {type(cause).__name__}: {first}")
+                failed.append(f"{name}: {_cause(error)}")
                 _report(bar, f"failed {failed[-1]}")
     return failed
+
+
+def _cause(error) -> str:
+    """``Type: first line`` of what made a Ray task fail (the task's own exception when it raised one)."""
+    cause = getattr(error, "cause", None) or error
+    return f"{type(cause).__name__}: {(str(cause).strip().splitlines() or [''])[0]}"

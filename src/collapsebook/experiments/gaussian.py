@@ -102,8 +102,9 @@ def dimensions(dims, n_samples, n_chains, n_generations, seed, folder=None, prog
 def cells(preset: dict) -> list[dict]:
     """The independent parts: the recursion for each sample size (both estimators), the policies, the
     schedules, and the d-dimensional Gaussian for each dimension."""
-    return ([{"part": "recursion", "M": m} for m in preset["sizes"]] + [{"part": "policies"}, {"part": "schedules"}]
-            + [{"part": "dimension", "d": d} for d in preset["dims"]])
+    recursions = [{"part": "recursion", "M": m} for m in preset["sizes"]]
+    by_dimension = [{"part": "dimension", "d": d} for d in preset["dims"]]
+    return recursions + [{"part": "policies"}, {"part": "schedules"}] + by_dimension
 
 
 def run_cell(cell: dict, preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
