@@ -66,7 +66,8 @@ def test_the_cli_runs_every_cell_into_its_folder_and_resumes(tmp_path, monkeypat
     monkeypatch.setitem(chapter.PRESETS, "ci", TINY)
     args = ["run", "prevention", "--scale", "ci", "--out", str(tmp_path), "--no-progress"]
     assert cli.main(args) == 0
-    assert {p.name for p in tmp_path.iterdir() if p.is_dir()} == {c["name"] for c in chapter.cells(TINY)}
+    folders = {p.name for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    assert folders == {c["name"] for c in chapter.cells(TINY)}
     first = loop.History.load(tmp_path / "grid-gmm" / "fresh")
     assert len(first) == 3
     assert cli.main(args + ["--resume"]) == 0
