@@ -389,7 +389,7 @@ def test_cli_runs_and_resumes(tmp_path, monkeypatch, capsys):
     out = tmp_path / "gaussian"
     assert cli.main(["run", "gaussian", "--scale", "ci", "--out", str(out), "--no-progress"]) == 0
     files = sorted(p.name for p in out.iterdir())
-    assert "recursion_mle_20.npz" in files and "policy_accumulate.npz" in files and "dimension_3.npz" in files
+    assert "recursion_mle_20.npz" in files and "policies" in files and "dimension_3.npz" in files
     first = experiment.recursion(TINY["sizes"], 20, 30, 0, 10, folder=out)
     (out / "schedule_linear.npz").unlink()  # an interrupted run: one part missing
     assert cli.main(["run", "gaussian", "--scale", "ci", "--out", str(out), "--resume", "--no-progress"]) == 0
