@@ -203,6 +203,7 @@ READER_EDITS = {
     "03_gmm": 'P = {**P, "n_runs": 4, "n_generations": 90, "sizes": [300, 1000], "drift_runs": 32}',
     "04_vae": 'P = {**P, "n_generations": 2, "policy_generations": 1}',
     "05_language_models": 'P = {**P, "n_generations": 1, "seeds": 1}',
+    "06_prevention": 'P = {**P, "share": 0.2, "shares": [0.1, 0.5], "strong_chains": 200}',
 }
 
 
