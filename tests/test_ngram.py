@@ -199,3 +199,26 @@ def test_metrics_of_the_chapter():
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_unseen_mass_counts_test_tokens_of_types_absent_from_the_first_tokens():
+    from collapsebook.experiments import tails
+
+    train = np.array([5, 6, 5, 7, 8])
+    test = np.array([5, 7, 9, 9])
+    # after 1 token only type 5 is known; after 4, types 5, 6, 7; type 9 is never seen
+    np.testing.assert_allclose(tails.unseen_mass(train, test, [1, 4, 5]), [0.75, 0.5, 0.5])
+
+
+def test_the_tails_cells_have_grid_names_and_distinct_chain_seeds():
+    from collapsebook import grid
+    from collapsebook.experiments import tails
+
+    for preset in tails.PRESETS.values():
+        cells = tails.cells(preset)
+        names = [grid.cell_name(c) for c in cells]
+        assert len(set(names)) == len(names)
+        chains = [c for c in cells if "sampling" in c]
+        assert len(chains) == len(preset["samplings"]) * preset["replicates"]
+        seeds = {tails.chain_seed(0, c["sampling"], c["replicate"]) for c in chains}
+        assert len(seeds) == len(chains)
