@@ -31,7 +31,7 @@ SAMPLINGS = {"pure": {}, "top-p": {"top_p": 0.9}, "temperature": {"temperature":
 
 _BOOK = {"n_generations": 20, "samplings": ["pure", "top-p", "temperature"], "replicates": 3,
          "tradeoff_top_p": [1.0, 0.98, 0.95, 0.9, 0.8, 0.7, 0.6, 0.4],
-         "tradeoff_temperature": [1.2, 1.0, 0.95, 0.9, 0.8, 0.7, 0.6],
+         "tradeoff_temperature": [1.2, 1.0, 0.9, 0.8, 0.7, 0.6],
          "plateau_real_sizes": [10_000, 20_000, 50_000, 100_000, 200_000, 400_000, 800_000],
          "plateau_synthetic_sizes": [10_000, 20_000, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000,
                                      3_200_000, 6_400_000]}
