@@ -222,3 +222,16 @@ def test_the_tails_cells_have_grid_names_and_distinct_chain_seeds():
         assert len(chains) == len(preset["samplings"]) * preset["replicates"]
         seeds = {tails.chain_seed(0, c["sampling"], c["replicate"]) for c in chains}
         assert len(seeds) == len(chains)
+
+
+def test_a_resumed_chain_equals_an_uninterrupted_one(tmp_path):
+    rng = np.random.default_rng(10)
+    data = rng.zipf(1.5, size=(100, 12)) % 40
+    fam = ngram.family(2, 40, 0, 12, top_p=0.95)
+    straight = loop.run(fam, data, 5, seed=3, progress=False)
+    loop.run(fam, data, 2, seed=3, checkpoint_dir=tmp_path, progress=False)  # interrupted after generation 2
+    resumed = loop.run(fam, data, 5, seed=3, checkpoint_dir=tmp_path, progress=False)
+    assert len(resumed) == 6
+    for a, b in zip(straight.records, resumed.records):  # models of different sizes: compare record by record
+        for key in ("keys", "counts"):
+            np.testing.assert_array_equal(a[key], b[key])

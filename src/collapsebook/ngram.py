@@ -300,12 +300,13 @@ def family(order: int, vocab_size: int, bos: int, length: int, *, temperature: f
     length = check_int("length", length, 1)
     _check_filters(temperature, top_k, top_p)
     filters = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+    key_type = np.int32 if vocab_size**order < 2**31 else np.int64  # checkpoints: half the bytes when it fits
     return Family(
         fit=lambda data, rng: fit(data, order, vocab_size=vocab_size, bos=bos),
-        sample=lambda model, n, rng: sample(model, n, length, rng, **filters),
-        to_arrays=lambda model: {"keys": model.keys, "counts": model.counts},
-        from_arrays=lambda arrays: NGram(order, vocab_size, bos, np.asarray(arrays["keys"]),
-                                         np.asarray(arrays["counts"])),
+        sample=lambda model, n, rng: sample(model, n, length, rng, **filters).astype(np.int16),  # ids < 2**15
+        to_arrays=lambda model: {"keys": model.keys.astype(key_type), "counts": model.counts.astype(np.int32)},
+        from_arrays=lambda arrays: NGram(order, vocab_size, bos, np.asarray(arrays["keys"], np.int64),
+                                         np.asarray(arrays["counts"], np.int64)),
         update=lambda state, block: merge(state, fit(block, order, vocab_size=vocab_size, bos=bos)),
         fit_state=lambda state, rng: state,
     )
