@@ -204,6 +204,7 @@ READER_EDITS = {
     "04_vae": 'P = {**P, "n_generations": 2, "policy_generations": 1}',
     "05_language_models": 'P = {**P, "n_generations": 1, "seeds": 1}',
     "06_prevention": 'P = {**P, "share": 0.2, "shares": [0.1, 0.5], "strong_chains": 200}',
+    "07_tails": 'P = {**P, "n_generations": 6, "tradeoff_top_p": [1.0, 0.8], "tradeoff_temperature": [0.8]}',
 }
 
 
