@@ -196,3 +196,67 @@ def _problems_of_page(page, url, origin):
         problems.append(f"{url}: shows a Python traceback")
     page.close()
     return problems
+
+
+# ---- each fact once: the runtimes that book/running.md quotes are the chapters' own ------------------------
+
+DURATION = re.compile(r"(\d+(?:\.\d+)?(?:\s*[–-]\s*\d+(?:\.\d+)?)?)\s*(s|min|h)\b")
+
+
+def durations(text):
+    """The durations a table cell states, in order, e.g. ``["55–110 s", "40–50 s"]``."""
+    return [re.sub(r"\s*[–-]\s*", "–", number) + f" {unit}" for number, unit in DURATION.findall(text)]
+
+
+def tables(text):
+    """Every Markdown table in ``text`` as a list of rows, each a list of stripped cells (no separator rows)."""
+    found, rows = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            if not re.fullmatch(r"[|\s:-]+", line):
+                rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+        elif rows:
+            found, rows = found + [rows], []
+    return found
+
+
+def chapter_runtimes(chapter):
+    """``{scale: runtime cell}`` from the chapter's runtime table: its header starts with "scale" and has a
+    runtime column."""
+    for header, *rows in tables(chapter.read_text()):
+        column = next((i for i, cell in enumerate(header) if "runtime" in cell), None)
+        if header[0] == "scale" and column is not None:
+            return {scale.group(1): cells[column] for cells in rows if (scale := re.fullmatch(r"`(\w+)`.*", cells[0]))}
+    return {}
+
+
+def running_page_runtimes():
+    """``{chapter number: {scale: cell}}`` from book/running.md's table of runtimes: columns chapter, ci, book."""
+    for header, *rows in tables((ROOT / "book" / "running.md").read_text()):
+        if header[0] == "chapter" and set(header[1:]) <= {"ci", "book", "paper"}:
+            return {int(number.group(1)): dict(zip(header[1:], cells[1:]))
+                    for cells in rows if (number := re.match(r"(\d+)\.", cells[0]))}
+    return {}
+
+
+def test_running_page_lists_every_chapter():
+    assert sorted(running_page_runtimes()) == [int(c.stem[:2]) for c in CHAPTERS]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_running_page_quotes_the_chapters_own_runtimes(chapter):
+    """Each runtime in book/running.md is one the chapter's own table states, and both lead with the same one."""
+    quoted = running_page_runtimes().get(int(chapter.stem[:2]), {})
+    own = chapter_runtimes(chapter)
+    assert {"ci", "book"} <= own.keys(), f"{chapter.name} has no runtime table with ci and book rows"
+    for scale, cell in quoted.items():
+        theirs, ours = durations(cell), durations(own.get(scale, ""))
+        assert theirs and ours, f"{chapter.name} {scale}: no runtime in {cell!r} or {own.get(scale)!r}"
+        assert theirs[0] == ours[0] and set(theirs) <= set(ours), (
+            f"{chapter.name} at {scale}: running.md says {cell!r}, the chapter {own.get(scale)!r}")
+
+
+def test_durations_are_read_as_written():
+    assert durations("55–110 s (40–50 s of CPU)") == ["55–110 s", "40–50 s"]
+    assert durations("about 1.5 - 2.5 min, then 2 h; 60 % of a core") == ["1.5–2.5 min", "2 h"]
+    assert durations("hours (CLI)") == []
