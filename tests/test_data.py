@@ -140,3 +140,41 @@ def test_the_offline_digits_ship_with_the_package_and_need_no_network(capsys, mo
     assert labels.dtype == np.int64 and np.bincount(labels).tolist() == [1001, 1127, 991, 1032, 980, 863, 1014,
                                                                         1070, 944, 978]
     assert 0.1 < images.mean() < 0.15  # MNIST's mean grey level is 0.13
+
+
+def test_hub_mnist_is_decoded_once_into_a_compressed_cache_and_a_damaged_cache_is_named(tmp_path, monkeypatch,
+                                                                                       capsys):
+    import io
+    import zipfile
+
+    pytest.importorskip("datasets")  # the hub path's reader (the torch extra)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from collapsebook import store
+
+    rng = np.random.default_rng(0)
+    digits = rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
+
+    def png(image):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    table = pa.table({"image": [{"bytes": png(d), "path": None} for d in digits], "label": [4, 1, 7]})
+    source = tmp_path / "train-00000-of-00001.parquet"
+    pq.write_table(table, source)
+    monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "datasets"))
+    images, labels = data.load_mnist(28, source=source)
+    np.testing.assert_allclose(images, digits / 255.0, atol=1e-7)
+    assert labels.tolist() == [4, 1, 7] and images.dtype == np.float32
+    (cached,) = (tmp_path / "cache" / "mnist").glob("hub-*.npz")
+    with zipfile.ZipFile(cached) as z:
+        assert {info.compress_type for info in z.infolist()} == {zipfile.ZIP_DEFLATED}
+    source.unlink()  # the second load reads the cache only
+    np.testing.assert_array_equal(data.load_mnist(28, source=source)[0], images)
+    cached.write_bytes(cached.read_bytes()[:100])
+    with pytest.raises(store.DamagedFile, match=f"{cached.name} is damaged"):
+        data.load_mnist(28, source=source)
