@@ -216,3 +216,17 @@ def test_a_run_killed_while_it_writes_a_checkpoint_resumes_to_the_uninterrupted_
         np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
     left = sorted(p.name for p in folder.iterdir() if not p.name.startswith("generation_"))
     assert left == ["config.json"]  # the dead writer's lock and temporary are gone
+
+
+def test_a_folder_written_again_removes_what_a_killed_writer_left_of_it(tmp_path):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    dead = tmp_path / f".model.{finished.stdout.strip()}.0badf00d.tmp"  # a model folder half-saved by a killed run
+    dead.mkdir()
+    (dead / "weights").write_bytes(b"half")
+    live = tmp_path / f".model.{os.getpid()}.feedf00d.tmp"  # one this process is still writing
+    live.mkdir()
+    with store.writing(tmp_path / "model") as partial:
+        partial.mkdir()
+        (partial / "weights").write_bytes(b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "model"]

@@ -86,11 +86,14 @@ def writing(path):
     """Write ``path`` (a file, or a folder) atomically: the block writes the temporary path this yields, unique to
     the process and the call; when the block ends without an error, it takes the place of ``path`` in one rename,
     so a reader sees the old version or the whole new one, never a part. On an error it is removed and ``path``
-    is left as it was. A process killed meanwhile leaves only a hidden ``.NAME.PID.*.tmp`` beside ``path``."""
+    is left as it was. A process killed meanwhile leaves only a hidden ``.NAME.PID.*.tmp`` beside ``path``, which
+    :func:`lock` (or, for a folder, the next :func:`writing` of it) removes."""
     path = Path(path)
     tmp = _temporary(path)
     try:
         yield tmp
+        if tmp.is_dir():  # a folder (a model) can be large: remove what killed writers left of earlier ones
+            _remove_dead_temporaries(path.parent, path.name)
         _replace(tmp, path)
     finally:
         _remove(tmp)
@@ -159,10 +162,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _remove_dead_temporaries(folder: Path) -> None:
-    """Delete the temporary files (see :func:`writing`) that processes killed while writing left in ``folder``;
-    only the lock holder calls this, so no live writer's file is touched."""
-    for path in folder.glob(".*.tmp"):
+def _remove_dead_temporaries(folder: Path, name: str = "*") -> None:
+    """Delete the temporaries (see :func:`writing`) of ``name`` in ``folder`` that processes killed while writing
+    left there; a live process's are kept."""
+    if not folder.is_dir():
+        return
+    for path in folder.glob(f".{name}.*.tmp"):
         pid = path.name.split(".")[-3]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             _remove(path)
