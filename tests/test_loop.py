@@ -221,6 +221,23 @@ def test_history_round_trips_through_json_and_the_checkpoint_folder(tmp_path):
         np.testing.assert_array_equal(loaded["p"], history["p"])
 
 
+def test_a_checkpoint_holds_the_model_once_and_a_measure_that_shadows_it(tmp_path):
+    def shadow(model, train, g):
+        return {"p": np.full_like(model["p"], -1.0), "n_points": train.shape[1]}
+
+    history = loop.run(discrete.family(5), chains_data(), 2, sample_axis=1, measure=shadow,
+                       checkpoint_dir=tmp_path, progress=False)
+    saved = store.load_npz(tmp_path / "generation_00001.npz")
+    assert "model/p" in saved and "record/n_points" in saved and "record/p" in saved
+    plain = loop.run(discrete.family(5), chains_data(), 1, sample_axis=1, checkpoint_dir=tmp_path / "plain",
+                     progress=False)
+    assert "record/p" not in store.load_npz(tmp_path / "plain" / "generation_00001.npz")
+    loaded = loop.History.load(tmp_path)
+    assert loaded.keys() == history.keys()
+    np.testing.assert_array_equal(loaded["p"], -1.0)  # the measure's value, not the model's
+    np.testing.assert_array_equal(loop.History.load(tmp_path / "plain")["p"], plain["p"])
+
+
 @pytest.mark.parametrize("kwargs, name", [
     (dict(n_generations=-1), "n_generations"),
     (dict(policy="keep-all"), "policy"),

@@ -369,7 +369,9 @@ def _generation_files(folder: Path) -> list[Path]:
 
 def _save_generation(folder: Path, g: int, block, model_arrays, record) -> None:
     arrays = {f"model/{k}": np.asarray(v) for k, v in model_arrays.items()}
-    arrays.update({f"record/{k}": np.asarray(v) for k, v in record.items()})
+    # the record repeats the model's arrays: saved once, under model/
+    arrays.update({f"record/{k}": np.asarray(v) for k, v in record.items()
+                   if model_arrays.get(k) is not v})
     if block is not None:
         arrays["block"] = block
     store.save_npz(folder / f"generation_{g:05d}.npz", **arrays)
@@ -378,8 +380,9 @@ def _save_generation(folder: Path, g: int, block, model_arrays, record) -> None:
 def _load_generation(path: Path):
     z = store.load_npz(path)  # a damaged file is reported with its path
     model = {k[6:]: v for k, v in z.items() if k.startswith("model/")}
-    record = {k[7:]: v for k, v in z.items() if k.startswith("record/")}
-    return model, record, z.get("block")
+    rest = {k[7:]: v for k, v in z.items() if k.startswith("record/")}
+    head = {k: rest.pop(k) for k in ("generation", "n_train") if k in rest}
+    return model, {**head, **model, **rest}, z.get("block")
 
 
 def _resume(folder: Path, config: dict, family: Family, training, data):
