@@ -47,8 +47,7 @@ def test_reader_notebook_carries_no_outputs(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_anatomy(chapter):
     install = code_cells_tagged(chapter, "hide-cell")
-    assert install and set_repository.install_command(*set_repository.repository()) in install[0].source
-    assert "google.colab" in install[0].source
+    assert install and install[0].source == set_repository.install_cell(*set_repository.repository())
     assert len(code_cells_tagged(chapter, "parameters")) == 1
     checks = code_cells_tagged(chapter, "remove-cell")
     assert sum("assert" in c.source for c in checks) >= 3, "hidden check cells assert the claims"
@@ -79,7 +78,7 @@ def test_set_repository_rewrites_every_place(tmp_path, monkeypatch):
     for page in [tmp_path / "README.md", *tmp_path.glob("book/*.md"), *tmp_path.glob("notebooks/*.md")]:
         assert old_url not in page.read_text()
     for chapter in tmp_path.glob("notebooks/*.md"):
-        assert set_repository.install_command("https://github.com/someone/fork", branch) in chapter.read_text()
+        assert set_repository.install_cell("https://github.com/someone/fork", branch) in chapter.read_text()
 
 
 def test_every_chapter_is_in_the_table_of_contents():
@@ -269,8 +268,31 @@ NOT_YET_WRAPPED = {"01_discrete", "02_gaussian", "03_gmm"}  # issue 11: remove e
 @pytest.mark.parametrize("chapter", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="not wrapped yet"))
                                      if c.stem in NOT_YET_WRAPPED else c for c in CHAPTERS], ids=lambda p: p.stem)
 def test_code_lines_fit_the_code_box(chapter):
-    """Every code line but the shared install cell's fits the code box: no horizontal scrolling."""
+    """Every code line, the shared install cell's too, fits the code box: no horizontal scrolling."""
     long = [line for cell in jupytext.read(chapter).cells if cell.cell_type == "code"
-            and "hide-cell" not in cell.metadata.get("tags", []) for line in cell.source.splitlines()
-            if len(line) > CODE_BOX]
+            for line in cell.source.splitlines() if len(line) > CODE_BOX]
     assert not long, f"{len(long)} code lines longer than {CODE_BOX} characters, e.g. {long[0]!r}"
+
+
+def test_install_cell_fits_the_code_box():
+    """The install cell every chapter carries (checked here too while a chapter's other cells are unwrapped)."""
+    long = [line for line in set_repository.install_cell(*set_repository.repository()).splitlines()
+            if len(line) > CODE_BOX]
+    assert not long, f"install cell lines longer than {CODE_BOX} characters: {long}"
+
+
+@pytest.mark.parametrize("on_colab", [True, False], ids=["colab", "elsewhere"])
+def test_install_cell_installs_from_the_repository_on_colab_only(on_colab, monkeypatch):
+    """The cell as IPython runs it, %pip recorded: on Colab one install of the repository's branch, else none."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if on_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", type(sys)("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    shell, pip_lines = InteractiveShell.instance(), []
+    shell.register_magic_function(pip_lines.append, "line", "pip")
+    url, branch = set_repository.repository()
+    result = shell.run_cell(set_repository.install_cell(url, branch))
+    assert result.success, result.error_in_exec or result.error_before_exec
+    assert pip_lines == ([f'install --quiet "collapsebook @ git+{url}@{branch}"'] if on_colab else [])

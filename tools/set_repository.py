@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "_config.yml"
 URL_LINE = re.compile(r"^(  url: )(\S+)$", re.MULTILINE)
 BRANCH_LINE = re.compile(r"^  branch: (\S+)$", re.MULTILINE)
-INSTALL = re.compile(r'%pip install --quiet "collapsebook @ git\+\S+"')
+# The install cell, whichever URL it names (and the one-line form it had before the URL moved to a variable).
+INSTALL = re.compile(r"# On Colab, install the book's helper package[^\n]*\nimport sys\n"
+                     r'if "google\.colab" in sys\.modules:\n(?:    REPOSITORY = "[^"\n]*"\n)?'
+                     r'    %pip install --quiet "collapsebook @ [^"\n]*"')
 
 
 def repository() -> tuple[str, str]:
@@ -21,8 +24,14 @@ def repository() -> tuple[str, str]:
     return URL_LINE.search(text).group(2), BRANCH_LINE.search(text).group(1)
 
 
-def install_command(url: str, branch: str) -> str:
-    return f'%pip install --quiet "collapsebook @ git+{url}@{branch}"'
+def install_cell(url: str, branch: str) -> str:
+    """Every chapter's first code cell: installs the package from the repository on Colab, does nothing
+    elsewhere. IPython expands ``{REPOSITORY}`` in the magic, so no line is longer than the URL needs."""
+    return ("# On Colab, install the book's helper package; elsewhere it is installed.\n"
+            "import sys\n"
+            'if "google.colab" in sys.modules:\n'
+            f'    REPOSITORY = "git+{url}@{branch}"\n'
+            '    %pip install --quiet "collapsebook @ {REPOSITORY}"')
 
 
 def pages_naming_the_repository() -> list[Path]:
@@ -35,9 +44,12 @@ def main(url: str) -> None:
         raise SystemExit(f"URL must look like https://github.com/OWNER/REPO, got {url!r}")
     old_url, _ = repository()
     CONFIG.write_text(URL_LINE.sub(lambda m: m.group(1) + url, CONFIG.read_text()))
-    command = install_command(*repository())
+    cell = install_cell(*repository())
     for chapter in sorted((ROOT / "notebooks").glob("*.md")):
-        chapter.write_text(INSTALL.sub(command, chapter.read_text()).replace(old_url, url))
+        text, found = INSTALL.subn(lambda _: cell, chapter.read_text())
+        if found != 1:
+            raise SystemExit(f"{chapter.name}: expected one install cell (see CONTRIBUTING.md), found {found}")
+        chapter.write_text(text.replace(old_url, url))
     for page in pages_naming_the_repository():
         page.write_text(page.read_text().replace(old_url, url))
     print(f"repository set to {url}; run `make notebooks` to remake the readers' notebooks")
