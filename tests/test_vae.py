@@ -171,6 +171,7 @@ def test_recursive_fresh_resumes_to_the_same_models(tmp_path, digits):
     resumed = vae.recursive_fresh(images, 2, checkpoint_dir=tmp_path, **settings)
     for a, b in zip(straight, resumed):
         assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+        np.testing.assert_allclose(a.losses, b.losses, rtol=1e-6)  # a chapter plots read-back training curves
     with pytest.raises(ValueError, match="other settings: seed 3 \\(this run: 4\\)"):
         vae.recursive_fresh(images, 2, checkpoint_dir=tmp_path, **{**settings, "seed": 4})
 

@@ -333,7 +333,8 @@ def recursive_fresh(images, n_generations: int, *, epochs: int = 30, batch_size:
             models.append(model)
             if folder is not None:
                 save(model, folder / f"generation_{g:05d}.safetensors", {**config, "generation": g,
-                     "last_epoch_loss": float(model.losses[-(steps // epochs):].mean())})
+                     "last_epoch_loss": float(model.losses[-(steps // epochs):].mean()),
+                     "losses": model.losses.tolist()})
     return models
 
 
@@ -356,5 +357,7 @@ def _load_finished(folder: Path, n_generations: int, config: dict, settings: dic
         saved = {k: metadata.get(k) for k in config}
         if saved != config:
             raise ValueError(f"checkpoint_dir {folder} holds a run with {saved}, not {config}")
+        if "losses" in metadata:  # its training curve, as a fresh run has it (files before 2026-12 lack it)
+            model.losses = np.array(metadata["losses"])
         models.append(model)
     return models

@@ -130,20 +130,16 @@ def reusing_generation0(family: loop.Family, original_images, model0) -> loop.Fa
 
 
 def run_policies(images, model0, measure, preset, seed: int, folder=None, progress: bool = True) -> dict:
-    """One chain: the loop on fixed synthetic datasets under each of :data:`POLICIES`, all from generation 0
-    ``model0``, with the loop's ``seed``; ``measure(model, seed, g)`` makes each generation's record.
-    Returns a ``History`` per policy."""
+    """One chain: :func:`collapsebook.loop.compare_policies` on fixed synthetic datasets under each of
+    :data:`POLICIES`, all from generation 0 ``model0``, with the loop's ``seed``; ``measure(model, seed, g)``
+    makes each generation's record. Returns a ``History`` per policy (saved in ``folder/<policy>``)."""
     steps = vae.n_batches(len(images), preset["batch_size"], preset["epochs"])
     family = vae.family(progress=progress, n_steps=steps, batch_size=preset["batch_size"], width=preset["width"],
                         beta=preset["beta"])
-    family = reusing_generation0(family, images, model0)
-    return {
-        name: loop.run(family, images, preset["policy_generations"], seed=seed,
-                       measure=lambda model, _train, g: measure(model, seed, g),
-                       checkpoint_dir=None if folder is None else Path(folder) / name,
-                       progress=progress, **kwargs)
-        for name, kwargs in POLICIES.items()
-    }
+    return loop.compare_policies(reusing_generation0(family, images, model0), images,
+                                 preset["policy_generations"], POLICIES, seed=seed,
+                                 measure=lambda model, _train, g: measure(model, seed, g),
+                                 checkpoint_dir=folder, progress=progress)
 
 
 def policy_chains(images, measure, preset, seeds, model0=None, folder=None, progress: bool = True) -> list[dict]:
