@@ -27,7 +27,7 @@ def assert_within(mean, expected, se, z: float = 4.0, margin: float = 0.0, what:
     bound = z * np.asarray(se, dtype=float) + margin
     if not np.all(gap <= bound):
         raise AssertionError(f"{what or 'mean'}: {_show(mean)} is {_show(gap / np.maximum(se, 1e-300))} "
-                             f"standard errors from {_show(expected)} (allowed: z = {z:g}, margin {margin:g})")
+                             f"standard errors from {_show(expected)} (allowed: z = {z:g}, margin {_show(margin)})")
 
 
 def assert_mean_within(values, expected, z: float = 4.0, axis: int = -1, margin: float = 0.0,
