@@ -1,10 +1,15 @@
 import itertools
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from collapsebook import discrete
+from collapsebook import cli, discrete
+from collapsebook.experiments import discrete as experiment
+
+from test_book import tables  # the chapters' Markdown tables
 
 LAW = np.array([0.5, 0.3, 0.15, 0.04, 0.01])
 
@@ -191,3 +196,49 @@ def test_importing_the_module_does_not_load_scipy_stats():
     code = "import sys, collapsebook.discrete; print('scipy.stats' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+TINY = {"n_samples": 10, "n_chains": 20, "absorption_sizes": [5, 10], "exact_size": 5, "exact_chains": 10,
+        "loop_chains": 4, "loop_generations": 3}
+
+
+def test_presets_have_the_keys_of_the_experiment():
+    assert all(set(preset) == set(TINY) for preset in experiment.PRESETS.values())
+
+
+def test_run_cell_on_the_command_lines_folder_equals_a_fresh_run(tmp_path, monkeypatch):
+    """What chapter 1 plots with RESULTS set (run_cell reading the CLI's folder) is what it plots without;
+    a folder holding other settings is refused, not read."""
+    monkeypatch.setitem(experiment.PRESETS, "ci", TINY)
+    out = tmp_path / "discrete"
+    assert cli.main(["run", "discrete", "--scale", "ci", "--out", str(out), "--no-progress"]) == 0
+    for cell in experiment.cells(TINY):
+        saved, fresh = (experiment.run_cell(cell, TINY, folder, seed=0) for folder in (out, None))
+        assert saved.keys() == fresh.keys(), cell
+        for key, arrays in fresh.items():
+            for name in arrays.keys():
+                np.testing.assert_array_equal(saved[key][name], arrays[name], err_msg=f"{cell} {key} {name}")
+    with pytest.raises(ValueError, match="other settings"):
+        experiment.run_cell({"part": "absorption"}, {**TINY, "n_chains": 21}, out, seed=0)
+
+
+def chapter_tables(chapter: str) -> list[dict]:
+    """Each Markdown table of ``notebooks/<chapter>.md`` as ``{row: {column: cell}}``, keyed by first cells and
+    headers, a scale's name (`ci`, `book (this page)`, `paper` scale) shortened to ci, book, paper."""
+    def key(cell):
+        scale = re.match(r"`(\w+)`", cell)
+        return scale.group(1) if scale else cell
+
+    text = (Path(__file__).resolve().parents[1] / "notebooks" / f"{chapter}.md").read_text()
+    return [{key(row[0]): {key(h): cell for h, cell in zip(header, row)} for row in rows}
+            for header, *rows in tables(text)]
+
+
+def test_chapter_1_quotes_its_presets():
+    """Each fact once: the chains and sizes the runtime table and the paper box state are the presets'."""
+    runtime, box = chapter_tables("01_discrete")
+    for scale, p in experiment.PRESETS.items():
+        sizes = p["absorption_sizes"]
+        assert runtime[scale]["chains"] == f"{p['n_chains']:,}", scale
+        assert runtime[scale]["sample sizes $M$ for absorption"] == f"{min(sizes):,} – {max(sizes):,}", scale
+        assert box["chains"][scale].startswith(f"{p['n_chains']:,} ({p['exact_chains']:,}"), scale

@@ -141,6 +141,19 @@ def load_npz(path) -> dict:
                           "held (a resumed run redoes that generation)") from error
 
 
+def cached(folder, name: str, settings: Mapping, compute) -> dict:
+    """The arrays of ``compute()``, saved as ``folder/name.npz`` for the run that ``settings`` describe (claimed
+    as ``folder/name.json``, see :func:`claim`); a later call with the same settings reads them back instead of
+    computing, one with other settings raises ValueError naming them."""
+    claim(folder, settings, name=f"{name}.json")
+    path = Path(folder) / f"{name}.npz"
+    if path.exists():
+        return load_npz(path)
+    arrays = compute()
+    save_npz(path, **arrays)
+    return arrays
+
+
 def load_json(path) -> dict:
     """The JSON object at ``path``; a damaged file raises :class:`DamagedFile` naming it."""
     try:

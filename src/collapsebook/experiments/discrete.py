@@ -52,25 +52,29 @@ def cells(preset: dict) -> list[dict]:
     return [{"part": "absorption"}, {"part": "policies"}]
 
 
-def run_cell(cell: dict, preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
-    """One part of :func:`cells` into ``folder``: ``absorption.npz``, or the loop's ``replace/`` and
-    ``accumulate/`` checkpoint folders (resumed)."""
-    folder = Path(folder)
+def run_cell(cell: dict, preset: dict, folder=None, seed: int = 0, progress: bool = False) -> dict:
+    """One part of :func:`cells`, its results returned: :func:`absorption_by_size` of the preset's sizes, or
+    :func:`replace_and_accumulate`'s ``{policy: History}``. With ``folder``, saved there (``absorption.npz``,
+    the loop's ``replace/`` and ``accumulate/`` checkpoint folders) and read back or resumed from there."""
+    folder = None if folder is None else Path(folder)
     if cell["part"] == "absorption":
-        save_absorption(folder / "absorption.npz", preset, seed)
-    else:
-        replace_and_accumulate(LAW, preset["n_samples"], preset["loop_chains"], preset["loop_generations"],
-                               seed, folder=folder, progress=progress)
+        return absorption(preset, seed, folder)
+    return replace_and_accumulate(LAW, preset["n_samples"], preset["loop_chains"], preset["loop_generations"],
+                                  seed, folder=folder, progress=progress)
 
 
-def save_absorption(path: Path, preset: dict, seed: int) -> None:
-    """:func:`absorption_by_size` for the preset's sizes, saved at ``path`` unless it is there."""
-    if path.exists():  # the command line has claimed the folder for these settings before this runs
-        return
-    by_size = absorption_by_size(LAW, preset["absorption_sizes"], preset["n_chains"], seed)
-    store.save_npz(path, law=LAW, sizes=np.array(preset["absorption_sizes"]),
-                   **{f"state_{m}": r["state"] for m, r in by_size.items()},
-                   **{f"time_{m}": r["time"] for m, r in by_size.items()})
+def absorption(preset: dict, seed: int, folder=None) -> dict:
+    """:func:`absorption_by_size` of :data:`LAW` for the preset's sizes; with ``folder``, saved there as
+    ``absorption.npz`` (for these settings) and read back from there."""
+    sizes, n_chains = preset["absorption_sizes"], preset["n_chains"]
+
+    def compute():
+        by_size = absorption_by_size(LAW, sizes, n_chains, seed)
+        return {f"{key}_{m}": value for m, run in by_size.items() for key, value in run.items()}
+
+    settings = {"law": LAW.tolist(), "sizes": sizes, "n_chains": n_chains, "seed": seed}
+    arrays = compute() if folder is None else store.cached(folder, "absorption", settings, compute)
+    return {m: {key: arrays[f"{key}_{m}"] for key in ("state", "time")} for m in sizes}
 
 
 def main(args) -> None:
