@@ -9,16 +9,12 @@ import pytest
 from scipy import stats
 
 from collapsebook import cli, gaussian, loop, metrics
+from collapsebook.testing import assert_mean_within, assert_within
+
+from test_discrete import chapter_tables  # the chapters' Markdown tables
 from collapsebook.experiments import gaussian as experiment
 
 Z = 4.0
-
-
-def assert_mean_close(values, expected, se=None):
-    """The mean of ``values`` is within Z standard errors (sample s.d. / sqrt(n) unless given) of ``expected``."""
-    values = np.asarray(values, dtype=float).ravel()
-    se = values.std(ddof=1) / np.sqrt(values.size) if se is None else se
-    assert abs(values.mean() - expected) <= Z * se, (values.mean(), expected, se)
 
 
 # ---- fit and sample ------------------------------------------------------------------------------------
@@ -50,9 +46,9 @@ def test_sample_shape_and_moments():
     rng = np.random.default_rng(1)
     draws = gaussian.sample(np.array([0.0, 5.0]), np.array([1.0, 0.5]), 20_000, rng)
     assert draws.shape == (2, 20_000)
-    assert_mean_close(draws[1], 5.0, se=0.5 / np.sqrt(20_000))
+    assert_within(draws[1].mean(), 5.0, 0.5 / np.sqrt(20_000), Z)
     # Sample variance of n normal draws: standard error sigma^2 sqrt(2 / (n - 1)).
-    assert abs(draws[1].var(ddof=1) - 0.25) <= Z * 0.25 * np.sqrt(2 / 19_999)
+    assert_within(draws[1].var(ddof=1), 0.25, 0.25 * np.sqrt(2 / 19_999), Z)
     assert gaussian.sample(0.0, 1.0, 3, rng).shape == (3,)
 
 
@@ -211,7 +207,7 @@ def test_theory_rejects_bad_input():
 def test_std_ratio_mean():
     # E sqrt(chi2_k / k) by Monte Carlo (z = 4) and its expansion 1 - 1/(4k) + 1/(32k^2) for large k.
     draws = np.sqrt(np.random.default_rng(7).chisquare(4, 200_000) / 4)
-    assert_mean_close(draws, gaussian.std_ratio_mean(5))
+    assert_mean_within(draws, gaussian.std_ratio_mean(5), Z)
     k = 1e4
     assert gaussian.std_ratio_mean(k + 1) == pytest.approx(1 - 1 / (4 * k) + 1 / (32 * k**2), abs=1e-10)
     assert gaussian.std_ratio_mean(5, "mle") == pytest.approx(gaussian.std_ratio_mean(5) * np.sqrt(4 / 5))
@@ -234,7 +230,7 @@ def assert_closed_forms_to_the_generation(mean, std, g, n_samples, estimator, z=
     shifts = []
     for key, values in per_chain(mean, std).items():
         se = values.std(ddof=1) / np.sqrt(values.size)
-        assert abs(values.mean() - exact[key][g]) <= z * se, (key, values.mean(), exact[key][g], se)
+        assert_within(values.mean(), exact[key][g], se, z, what=key)
         shifts.append(np.abs(exact[key][[g - 1, g + 1]] - exact[key][g]) / se)
     assert np.max(shifts, axis=0).min() > resolution, shifts  # for each direction, one form resolves the shift
 
@@ -276,7 +272,7 @@ def test_relative_variance_and_log_law():
     assert np.var(run["std"][-1] ** 2) == pytest.approx(gaussian.relative_variance(n, m)[-1], rel=0.15)
     law = gaussian.log_variance_law(n, m)
     log_var = np.log(run["std"][-1] ** 2)
-    assert_mean_close(log_var, law["mean"][-1], se=np.sqrt(law["variance"][-1] / k))
+    assert_within(log_var.mean(), law["mean"][-1], np.sqrt(law["variance"][-1] / k), Z)
     assert np.var(log_var) == pytest.approx(law["variance"][-1], rel=Z * np.sqrt(2 / k) * 1.5)
     assert np.all(np.diff(law["mean"]) < 0)  # the random walk drifts down
 
@@ -289,9 +285,9 @@ def test_determinant_laws_against_wishart_samples():
     expected = gaussian.determinant_ratio_mean(0, m, d)[0]
     assert expected == pytest.approx(np.prod([(m - j) / (m - 1) for j in (1, 2, 3)]))
     rse = np.sqrt(gaussian.relative_variance(0, m, d)[0] / k)
-    assert_mean_close(det, expected, se=rse * expected)
+    assert_within(det.mean(), expected, rse * expected, Z)
     law = gaussian.log_variance_law(0, m, d=d)
-    assert_mean_close(np.log(det), law["mean"][0], se=np.sqrt(law["variance"][0] / k))
+    assert_within(np.log(det).mean(), law["mean"][0], np.sqrt(law["variance"][0] / k), Z)
     mle = gaussian.determinant_ratio_mean(0, m, d, "mle")[0]
     assert mle == pytest.approx(expected * ((m - 1) / m) ** d)
 
@@ -398,3 +394,32 @@ def test_cli_runs_and_resumes(tmp_path, monkeypatch, capsys):
         "unbiased", 10]["std"])
     with pytest.raises(ValueError, match="other settings"):
         experiment.recursion(TINY["sizes"], 20, 31, 0, 10, folder=out)  # other settings, same folder
+
+
+def test_run_cell_on_the_command_lines_folder_equals_a_fresh_run(tmp_path, monkeypatch):
+    """What chapter 2 plots with RESULTS set (run_cell reading the CLI's folder) is what it plots without."""
+    monkeypatch.setitem(experiment.PRESETS, "ci", TINY)
+    out = tmp_path / "gaussian"
+    assert cli.main(["run", "gaussian", "--scale", "ci", "--out", str(out), "--no-progress"]) == 0
+    for cell in experiment.cells(TINY):
+        saved, fresh = (experiment.run_cell(cell, TINY, folder, seed=0) for folder in (out, None))
+        assert saved.keys() == fresh.keys(), cell
+        for key, arrays in fresh.items():
+            for name in arrays.keys():
+                np.testing.assert_array_equal(saved[key][name], arrays[name], err_msg=f"{cell} {key} {name}")
+
+
+def test_chapter_2_quotes_its_presets():
+    """Each fact once: the sizes, chains and generations the runtime table and the paper box state are the
+    presets'."""
+    runtime, box = chapter_tables("02_gaussian")
+    for scale, p in experiment.PRESETS.items():
+        loop_chains = sorted({p["policy_chains"], p["schedule_chains"], p["dim_chains"]})
+        loop_chains = [loop_chains[0], loop_chains[-1]] if len(loop_chains) > 1 else loop_chains  # "lo–hi"
+        assert runtime[scale]["chains (recursion)"] == box["chains per $M$"][scale] == f"{p['n_chains']:,}"
+        assert runtime[scale]["generations"] == box["generations"][scale] == f"{p['n_generations']:,}"
+        assert runtime[scale]["loop chains"] == "–".join(f"{n:,}" for n in loop_chains), scale
+        assert f"{p['policy_chains']:,} chains, {p['policy_generations']:,} generations" in box["policies"][scale]
+        assert p["sizes"] == [100, 500, 1000, 10_000]  # the code's, which the box says every scale keeps
+    assert box["sample sizes $M$"]["paper (code)"] == "100, 500, 1,000, 10,000"
+    assert f"$M = {experiment.PRESETS['ci']['policy_samples']}$" in box["policies"]["ci"]

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from collapsebook import loop, regression
+from collapsebook.testing import assert_mean_within, assert_within, mean_and_se
 
 Z = 4.0
 SIGMA = 0.5  # not 1, so that sigma and sigma**2 differ
@@ -18,22 +19,11 @@ W = np.array([1.0, -0.5, 0.25, 2.0])
 D = W.size
 
 
-def mean_and_se(errors, axis=-1):
-    """Monte-Carlo mean over independent draws along ``axis`` and its standard error."""
-    errors = np.asarray(errors, dtype=float)
-    return errors.mean(axis=axis), errors.std(axis=axis, ddof=1) / np.sqrt(errors.shape[axis])
-
-
-def assert_close(mean, se, expected, z=Z, margin=0.0):
-    """``mean`` is within ``z se + margin`` of ``expected`` (``margin``: a documented approximation error)."""
-    assert abs(mean - expected) <= z * se + margin, (mean, expected, se, margin)
-
-
 def assert_matches_one_generation_only(mean, se, curve, g, z=Z, margin=0.0):
-    """``mean`` is close to ``curve[g]`` (:func:`assert_close`) and ``curve[g - 1]``, ``curve[g + 1]`` lie more
+    """``mean`` is within ``z se + margin`` of ``curve[g]`` and ``curve[g - 1]``, ``curve[g + 1]`` lie more
     than twice that bound from ``curve[g]``, so an off-by-one fails and the check is powered (a false alarm on
     either side needs a deviation beyond the bound)."""
-    assert_close(mean, se, curve[g], z, margin)
+    assert_within(mean, curve[g], se, z, margin, what=f"generation {g}")
     bound = z * se + margin
     assert min(abs(curve[g] - curve[g - 1]), abs(curve[g + 1] - curve[g])) > 2 * bound, (g, curve, se, margin)
 
@@ -122,7 +112,7 @@ def test_one_fit_error_over_random_designs_is_sigma_squared_d_over_t_minus_d_min
     rng = np.random.default_rng(5)
     rows = regression.design(14, D, rng, 40_000)
     mean, se = mean_and_se(regression.squared_error(regression.fit(regression.sample(W, rows, SIGMA, 14, rng)), W))
-    assert_close(mean, se, regression.ols_error(14, D, SIGMA))
+    assert_within(mean, regression.ols_error(14, D, SIGMA), se)
     assert abs(mean - SIGMA**2 * D / (14 - D)) > 2 * Z * se
 
 
@@ -145,7 +135,7 @@ def test_accumulate_in_the_loop_follows_the_inverse_square_sum(seed):
     errors, _ = run_chains("accumulate", 14, 20_000, 2, seed=seed)
     curve = regression.theory(3, 14, D, SIGMA, "accumulate")
     assert_matches_one_generation_only(*mean_and_se(errors[1]), curve, 1)
-    assert_close(*mean_and_se(errors[2]), curve[2])
+    assert_mean_within(errors[2], curve[2])
 
 
 def test_given_one_design_the_closed_forms_hold_with_its_trace():
@@ -167,7 +157,7 @@ def test_accumulate_subsample_in_the_loop_over_independent_runs():
     curve = regression.theory(3, 100, D, SIGMA, "accumulate-subsample")
     t = stats.t.ppf(1 - 3e-5, df=runs.shape[0] - 1)
     assert_matches_one_generation_only(*mean_and_se(runs[:, 1], axis=0), curve, 1, z=t, margin=D / 100 * curve[1])
-    assert_close(*mean_and_se(runs[:, 2], axis=0), curve[2], z=t, margin=D / 100 * curve[2])
+    assert_mean_within(runs[:, 2], curve[2], z=t, axis=0, margin=D / 100 * curve[2])
 
 
 def test_accumulate_subsample_approximation_holds_at_a_longer_horizon():
@@ -182,7 +172,7 @@ def test_accumulate_subsample_approximation_holds_at_a_longer_horizon():
         w_hat = regression.fit(np.take_along_axis(pool, keep[..., None], axis=1))
     mean, se = mean_and_se(regression.squared_error(w_hat, W))
     expected = regression.theory(5, n_samples, D, SIGMA, "accumulate-subsample")[-1]
-    assert_close(mean, se, expected, margin=D / n_samples * expected)
+    assert_within(mean, expected, se, margin=D / n_samples * expected)
     assert mean < regression.theory(5, n_samples, D, SIGMA, "replace")[-1] / 2  # bounded, replace is not
 
 
@@ -191,7 +181,7 @@ def test_accumulate_subsample_chains_of_one_loop_run_follow_the_approximation():
     errors, _ = run_chains("accumulate-subsample", 100, 6000, 2, seed=14)
     curve = regression.theory(3, 100, D, SIGMA, "accumulate-subsample")
     assert_matches_one_generation_only(*mean_and_se(errors[1]), curve, 1, margin=D / 100 * curve[1])
-    assert_close(*mean_and_se(errors[2]), curve[2], margin=D / 100 * curve[2])
+    assert_mean_within(errors[2], curve[2], margin=D / 100 * curve[2])
 
 
 # ---- strong collapse ---------------------------------------------------------------------------------------
@@ -203,8 +193,8 @@ W_SYNTHETIC = W + np.array([0.6, 0.0, -0.8, 0.0])  # ||w_synthetic - w||**2 = 1
 def test_mixed_error_matches_simulation(n_total, share, n_chains):
     rng = np.random.default_rng(13)
     points = regression.mixed_sample(np.broadcast_to(W, (n_chains, D)), W_SYNTHETIC, n_total, share, rng, SIGMA)
-    assert_close(*mean_and_se(regression.squared_error(regression.fit(points), W)),
-                 regression.mixed_error(n_total, share, D, SIGMA))
+    assert_mean_within(regression.squared_error(regression.fit(points), W),
+                       regression.mixed_error(n_total, share, D, SIGMA))
 
 
 def test_spread_of_the_synthetic_weight_matrix_matches_simulation():
@@ -212,7 +202,7 @@ def test_spread_of_the_synthetic_weight_matrix_matches_simulation():
     rng, n_total, n_chains = np.random.default_rng(16), 12, 100_000
     x = rng.standard_normal((n_chains, n_total, D))
     weights = np.linalg.solve(x.mT @ x, x[:, 6:].mT @ x[:, 6:])
-    assert_close(*mean_and_se((weights**2).sum(axis=(1, 2)) / D), 0.25 + 0.25 * regression.mix_spread(n_total, D))
+    assert_mean_within((weights**2).sum(axis=(1, 2)) / D, 0.25 + 0.25 * regression.mix_spread(n_total, D))
     np.testing.assert_allclose(regression.mix_spread(10**6, D), (D + 1) / 10**6, rtol=1e-5)
 
 
@@ -233,7 +223,7 @@ def test_strong_collapse_leaves_a_floor_that_more_data_does_not_remove():
     rng = np.random.default_rng(15)
     points = regression.mixed_sample(np.broadcast_to(W, (500, D)), W_SYNTHETIC, 2000, 0.2, rng, SIGMA)
     mean, se = mean_and_se(regression.squared_error(regression.fit(points), W))
-    assert_close(mean, se, regression.mixed_error(2000, 0.2, D, SIGMA))
+    assert_within(mean, regression.mixed_error(2000, 0.2, D, SIGMA), se)
     assert regression.error_floor(0.2) == pytest.approx(0.04)
     assert mean > 0.9 * regression.error_floor(0.2)  # 2000 points, a fifth synthetic: nowhere near 0
     sizes = np.array([10, 100, 10_000, 10**7])

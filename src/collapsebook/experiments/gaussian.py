@@ -107,18 +107,22 @@ def cells(preset: dict) -> list[dict]:
     return recursions + [{"part": "policies"}, {"part": "schedules"}] + by_dimension
 
 
-def run_cell(cell: dict, preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
-    """One part of :func:`cells`, saved in (or loaded from) its files in ``folder``."""
+def run_cell(cell: dict, preset: dict, folder=None, seed: int = 0, progress: bool = False) -> dict:
+    """One part of :func:`cells`, its results returned (as :func:`recursion`, :func:`policies`,
+    :func:`schedules` or :func:`dimensions` return them); with ``folder``, saved there and read back or resumed
+    from its files."""
     p, part = preset, cell["part"]
     if part == "recursion":
-        recursion([cell["M"]], p["n_generations"], p["n_chains"], seed, p["n_recorded"], folder, progress)
-    elif part == "policies":
-        policies(p["policy_samples"], p["policy_chains"], p["policy_generations"], seed, folder, progress)
-    elif part == "schedules":
-        schedules(p["schedule_m0"], p["schedule_power"], p["schedule_chains"], p["schedule_generations"], seed,
-                  folder, progress)
-    else:
-        dimensions([cell["d"]], p["dim_samples"], p["dim_chains"], p["dim_generations"], seed, folder, progress)
+        return recursion([cell["M"]], p["n_generations"], p["n_chains"], seed, p["n_recorded"], folder,
+                         progress)
+    if part == "policies":
+        return policies(p["policy_samples"], p["policy_chains"], p["policy_generations"], seed, folder,
+                        progress)
+    if part == "schedules":
+        return schedules(p["schedule_m0"], p["schedule_power"], p["schedule_chains"],
+                         p["schedule_generations"], seed, folder, progress)
+    return dimensions([cell["d"]], p["dim_samples"], p["dim_chains"], p["dim_generations"], seed, folder,
+                      progress)
 
 
 def main(args) -> None:
@@ -132,12 +136,4 @@ def _arrays(history: loop.History) -> dict:
 
 def _cached(folder, name: str, config: dict, compute) -> dict:
     """``compute()``, or the arrays it saved as ``folder/name.npz`` in an earlier run with the same config."""
-    if folder is None:
-        return compute()
-    store.claim(folder, config, name=f"{name}.json")
-    path = Path(folder) / f"{name}.npz"
-    if path.exists():
-        return store.load_npz(path)
-    arrays = compute()
-    store.save_npz(path, **arrays)
-    return arrays
+    return compute() if folder is None else store.cached(folder, name, config, compute)
