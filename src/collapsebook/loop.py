@@ -15,7 +15,8 @@ family and the same data in one call.
 A family whose fit depends on its data only through running sufficient statistics (counts, means, sums of
 squares) can say so with ``update`` and ``fit_state``; ``"accumulate"`` then merges each new block into them
 and never holds the pool, so it costs what ``"replace"`` costs. Other families refit on the pool, which grows in
-place (no copy of the whole pool per generation).
+place (no copy of the whole pool per generation); one with ``warm_fit`` (an iterative fit, such as EM) starts
+that refit from the previous generation's model, which the pool, changed by one block, has barely moved.
 Randomness comes only from :func:`generation_rng`, derived from ``(seed, generation)``, so a run that is
 interrupted and resumed from its checkpoint folder ends bit-for-bit equal to an uninterrupted one.
 """
@@ -47,6 +48,9 @@ class Family:
     Optional, together: ``update(state, block) -> state`` merges a block of data (points along the loop's
     ``sample_axis``) into running sufficient statistics (``state`` is None before the first block), and
     ``fit_state(state, rng) -> model`` fits from them, equal to ``fit`` on all the merged data up to rounding.
+
+    Optional: ``warm_fit(previous, data, rng) -> model`` fits ``data`` like ``fit`` but starts from the model
+    ``previous``; ``"accumulate"`` uses it to refit its pool from the previous generation's model.
     """
 
     fit: Callable[[np.ndarray, np.random.Generator], Any]
@@ -55,6 +59,7 @@ class Family:
     from_arrays: Callable[[Mapping[str, np.ndarray]], Any] = dict
     update: Callable[[Any, np.ndarray], Any] | None = None
     fit_state: Callable[[Any, np.random.Generator], Any] | None = None
+    warm_fit: Callable[[Any, np.ndarray, np.random.Generator], Any] | None = None
 
     def __post_init__(self):
         if (self.update is None) != (self.fit_state is None):
@@ -229,7 +234,7 @@ def _generations(family, data, n_generations, history, model, training, schedule
         else:
             block = _new_block(family, model, data, schedule(g), mix, rng, sample_axis)
             training.add(block)
-            model, train = training.fit(family, schedule(g), rng)
+            model, train = training.fit(family, schedule(g), rng, model)
         arrays = family.to_arrays(model)
         n_train = training.n_train if train is None else train.shape[sample_axis]
         record = {"generation": g, "n_train": n_train, **arrays}
@@ -307,7 +312,7 @@ class _Newest:
     def add(self, block):
         self.block = block
 
-    def fit(self, family, n, rng):
+    def fit(self, family, n, rng, previous):
         return family.fit(self.block, rng), self.block
 
 
@@ -321,7 +326,7 @@ class _Running:
         self.state = self.update(self.state, block)
         self.n_train += block.shape[self.axis]
 
-    def fit(self, family, n, rng):
+    def fit(self, family, n, rng, previous):
         """The model fitted from the running statistics, and no training set (the pool is not kept)."""
         return family.fit_state(self.state, rng), None
 
@@ -341,12 +346,15 @@ class _Pool:
         self._part(self.buffer, self.size, self.size + n)[...] = block
         self.size += n
 
-    def fit(self, family, n, rng):
-        """The model fitted to the pool (or to ``n`` points of it), and that training set."""
+    def fit(self, family, n, rng, previous):
+        """The model fitted to the pool (or to ``n`` points of it), and that training set; the whole pool is
+        fitted from the ``previous`` generation's model when the family has ``warm_fit``."""
         pool = self._part(self.buffer, 0, self.size)
         pool.flags.writeable = False  # the pool outlives this fit: a family must not change its training set
         if self.subsample:
             pool = draw_without_replacement(pool, min(n, self.size), rng, self.axis)
+        elif family.warm_fit is not None:
+            return family.warm_fit(previous, pool, rng), pool
         return family.fit(pool, rng), pool
 
     def _grow(self, block_shape, dtype, needed):
