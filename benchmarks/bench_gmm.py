@@ -7,6 +7,9 @@ how many runs EM should batch at each sample size N.
 3. Batching by N (1,000, 10,000, 50,000 points): EM time per fit (10 iterations from the same k-means start) with
    all runs in one batch, one run at a time, and the package's batches (gmm.EM_BATCH_BYTES); then the sweep over
    batch sizes from which that cutover was chosen. Goal: the package's batches are never slower than one by one.
+4. Accumulate (chapter 3's replace-or-accumulate runs at book scale, fewer runs and generations): the pool
+   refitted each generation with EM warm-started from the previous generation's mixture (the package's family)
+   against refitted from k-means (``warm_start=False``, the way before); ratio cold / warm. Goal >= 2x.
 All on pinned threads (scikit-learn's OpenMP k-means otherwise slows down by an order of magnitude on a busy
 2-core machine, which would flatter the ratios); medians and spreads of >= 5 interleaved repeats.
 """
@@ -15,12 +18,13 @@ import numpy as np
 from _harness import REPEATS, Record, compare, pin_threads, timed
 from sklearn.mixture import GaussianMixture
 
-from collapsebook import gmm
+from collapsebook import gmm, loop
 from collapsebook.experiments.gmm import EM, TWO_GAUSSIANS, runs_of
 
 N_SAMPLES, N_FITS = 1000, 100
 RUNS_BY_N = {1_000: 64, 10_000: 16, 50_000: 4}  # runs per N in part 3 (a few seconds each)
 EM_ITERATIONS = 10
+ACCUMULATE = {"runs": 4, "n_samples": 500, "n_generations": 30}  # book: 8 runs x 500 points x 60 generations
 
 
 def sklearn_fit(X, seed):
@@ -83,11 +87,30 @@ def _powers_of_two(limit):
     return [2**i for i in range(int(np.log2(limit)) + 1)]
 
 
+def accumulate(data, warm_start: bool):
+    family = gmm.family(2, warm_start=warm_start, **EM)
+    return loop.run(family, data, ACCUMULATE["n_generations"], policy="accumulate", sample_axis=1, progress=False)
+
+
+def warm_started_accumulate(record: Record, rng) -> None:
+    data = gmm.sample(runs_of(TWO_GAUSSIANS, ACCUMULATE["runs"]), ACCUMULATE["n_samples"], rng)
+    warm, cold, ratio = compare(lambda: accumulate(data, True), lambda: accumulate(data, False))
+    print(f"accumulate, {ACCUMULATE}: warm-started {warm.format()} s, from k-means {cold.format()} s")
+    histories = {start: accumulate(data, start) for start in (True, False)}
+    for start, history in histories.items():
+        l2 = gmm.l2_distance({k: history[k][-1] for k in gmm.PARAMETERS}, TWO_GAUSSIANS)
+        print(f"  {'warm' if start else 'cold'}: EM iterations per refit {history['n_iter'][1:].mean():.1f}, "
+              f"last generation's mean log L2 to the original {np.log(l2).mean():.3f}")
+    record.add(f"accumulate, {ACCUMULATE['n_generations']} generations: from k-means / warm-started (goal >= 2)",
+               ratio, "x")
+
+
 def main() -> None:
     record = Record("bench_gmm", pin_threads())
     rng = np.random.default_rng(0)
     against_sklearn(record, rng)
     batching_by_n(record, rng)
+    warm_started_accumulate(record, rng)
     record.save()
 
 
