@@ -107,12 +107,13 @@ def cells(preset: dict) -> list[dict]:
     return [{"part": name} for name in experiments(preset)]
 
 
-def run_cell(cell: dict, preset: dict, folder, seed: int = 0, progress: bool = False) -> None:
-    """The run ``cell["part"]`` of :func:`experiments`: the loop's checkpoints in ``folder/<part>`` (resumed)."""
+def run_cell(cell: dict, preset: dict, folder=None, seed: int = 0, progress: bool = False):
+    """The run ``cell["part"]`` of :func:`experiments`, as :func:`chains` returns it; with ``folder``, the
+    loop's checkpoints are saved in ``folder/<part>`` and resumed from there."""
     name = cell["part"]
     truth, n, runs, generations, kwargs = experiments(preset)[name]
-    print(f"{name}: {runs} runs x {generations} generations of {n} points")
-    chains(truth, n, runs, generations, seed=seed, folder=Path(folder) / name, progress=progress, **kwargs)
+    saved = None if folder is None else Path(folder) / name
+    return chains(truth, n, runs, generations, seed=seed, folder=saved, progress=progress, **kwargs)
 
 
 def main(args) -> None:
