@@ -39,7 +39,7 @@ def test_bad_input_names_the_parameter():
 
 @pytest.mark.parametrize("values, reference, level, named", [
     ([np.nan, 1.0], [0.0, 1.0, 2.0], 0.9, "values"), ([0.0], [np.inf, 1.0], 0.9, "reference"),
-    ([0.0], [1.0, 2.0], 1.0, "level"), ([], [1.0], 0.5, "non-empty"),
+    ([0.0], [1.0, 2.0], 1.0, "level"), ([], [1.0], 0.5, "values must hold at least one"),
 ])
 def test_share_outside_refuses_what_it_cannot_measure(values, reference, level, named):
     with pytest.raises(ValueError, match=named):

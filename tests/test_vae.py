@@ -312,7 +312,7 @@ def test_share_outside_is_one_minus_level_for_the_same_law():
     assert metrics.share_outside(0.5 * values, reference, 0.95) < 0.001
     with pytest.raises(ValueError, match="level"):
         metrics.share_outside(values, reference, 1.0)
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match="values must hold at least one number"):
         metrics.share_outside([], reference, 0.5)
 
 

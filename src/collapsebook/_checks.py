@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 
@@ -78,3 +79,37 @@ def check_rng(name: str, rng) -> np.random.Generator:
         raise TypeError(f"{name} must be a numpy.random.Generator (np.random.default_rng(seed)), "
                         f"got {type(rng).__name__}")
     return rng
+
+
+def check_range(name: str, value, low: float, high: float, *, closed: bool = True) -> float:
+    """Return ``value`` as a finite float in ``[low, high]`` (``(low, high)`` when not ``closed``), or raise
+    ValueError naming ``name`` and the interval (NaN, inf and non-numbers are refused)."""
+    interval = f"[{low:g}, {high:g}]" if closed else f"({low:g}, {high:g})"
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) or not (
+            low <= value <= high if closed else low < value < high):
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    return float(value)
+
+
+def check_finite_array(name: str, values, minimum: float | None = None, *, non_empty: bool = False) -> np.ndarray:
+    """Return ``values`` as a float array of finite numbers (each ``>= minimum`` when given; at least one when
+    ``non_empty``), or raise ValueError naming ``name``."""
+    allowed = "finite numbers" + ("" if minimum is None else f" >= {minimum:g}")
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {allowed}, got {values!r}") from None
+    if non_empty and array.size == 0:
+        raise ValueError(f"{name} must hold at least one number, got an empty array")
+    if not np.all(np.isfinite(array)) or (minimum is not None and np.any(array < minimum)):
+        raise ValueError(f"{name} must be {allowed} (no NaN or inf)")
+    return array
+
+
+def check_folder(name: str, path) -> Path:
+    """Return ``path`` as a Path that is a folder or does not exist yet, or raise ValueError naming ``name``
+    (a file where a folder should be)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} must be a folder (or a path that does not exist yet), but {path} is a file")
+    return path

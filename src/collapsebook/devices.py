@@ -11,7 +11,7 @@ import os
 import numpy as np
 import torch
 
-from ._checks import check_int
+from ._checks import check_int, check_rng
 
 
 def best_device() -> torch.device:
@@ -35,4 +35,5 @@ def set_threads(n: int | None = None) -> int:
 def torch_generator(rng: np.random.Generator, where: torch.device | None = None) -> torch.Generator:
     """A ``torch.Generator`` on ``where`` (default: :func:`best_device`) seeded from the numpy generator ``rng``."""
     where = best_device() if where is None else where
+    rng = check_rng("rng", rng)
     return torch.Generator(device=where).manual_seed(int(rng.integers(2**63)))

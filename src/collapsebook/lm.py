@@ -31,7 +31,7 @@ import numpy as np
 
 from . import data as _data
 from . import store
-from ._checks import check_fraction, check_int, check_positive
+from ._checks import check_folder, check_fraction, check_int, check_positive, check_range
 from .loop import Family
 
 import torch
@@ -167,6 +167,9 @@ def train_tokenizer(texts, vocab_size: int = 8192):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
     vocab_size = check_int("vocab_size", vocab_size, len(SPECIAL_TOKENS) + 256)
+    texts = list(texts)
+    if not texts or not all(isinstance(t, str) for t in texts):
+        raise ValueError(f"texts must be a non-empty list of strings, got {len(texts)} items")
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -379,7 +382,7 @@ def continue_blocks(model, prompts, *, n_new: int = BLOCK_SIZE, num_beams: int =
     """
     n_new, num_beams = check_int("n_new", n_new, 1), check_int("num_beams", num_beams, 1)
     repetition_penalty = check_positive("repetition_penalty", repetition_penalty)
-    prompts = torch.as_tensor(np.asarray(prompts, dtype=np.int64))
+    prompts = check_tokens("prompts", prompts, model)
     model.eval()
     out = []
     for batch in tqdm(prompts.split(check_int("batch_size", batch_size, 1)), desc="beam search",
@@ -394,12 +397,24 @@ def continue_blocks(model, prompts, *, n_new: int = BLOCK_SIZE, num_beams: int =
     return torch.cat(out).numpy() if out else np.zeros((0, n_new), dtype=np.int64)
 
 
+def check_tokens(name: str, blocks, model, min_length: int = 1) -> torch.Tensor:
+    """``blocks`` as an int64 tensor of shape ``(n >= 1, length >= min_length)`` whose ids are in
+    ``[0, vocab_size)`` of ``model``; else ValueError naming ``name`` and what is allowed."""
+    array = np.asarray(blocks)
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] < min_length:
+        raise ValueError(f"{name} must be a non-empty (blocks, tokens) array with at least {min_length} "
+                         f"tokens per block, got shape {array.shape}")
+    vocab = model.config.vocab_size
+    if not np.issubdtype(array.dtype, np.integer) or array.min() < 0 or array.max() >= vocab:
+        raise ValueError(f"{name} must hold token ids, integers in [0, {vocab - 1}] (the model's vocabulary), "
+                         f"got {array.dtype} in [{array.min()}, {array.max()}]")
+    return torch.as_tensor(array.astype(np.int64))
+
+
 @torch.no_grad()
 def sequence_losses(model, sequences, *, batch_size: int = 64) -> np.ndarray:
     """Mean next-token cross-entropy (nats) of each sequence: the log of its perplexity under ``model``."""
-    sequences = torch.as_tensor(np.asarray(sequences, dtype=np.int64))
-    if sequences.ndim != 2 or sequences.shape[1] < 2:
-        raise ValueError(f"sequences must have shape (n, length >= 2), got {tuple(sequences.shape)}")
+    sequences = check_tokens("sequences", sequences, model, min_length=2)
     model.eval()
     out = []
     for batch in sequences.split(check_int("batch_size", batch_size, 1)):
@@ -424,13 +439,10 @@ def fine_tune(model, train, *, epochs: int, lr: float = 2e-5, min_lr: float = 1e
     With ``validation`` blocks, the weights of the epoch with the lowest validation loss are kept (the
     paper's best checkpoint). Returns the validation loss after each epoch (empty without validation).
     """
-    train = torch.as_tensor(np.asarray(train, dtype=np.int64))
-    if train.ndim != 2 or len(train) == 0:
-        raise ValueError(f"train must be a non-empty (blocks, tokens) array, got shape {tuple(train.shape)}")
+    train = check_tokens("train", train, model, min_length=2)
     epochs, batch_size = check_int("epochs", epochs, 1), check_int("batch_size", batch_size, 1)
     lr, seed = check_positive("lr", lr), check_int("seed", seed, 0)
-    if isinstance(min_lr, bool) or not isinstance(min_lr, (int, float)) or not 0 <= min_lr <= lr:
-        raise ValueError(f"min_lr must be a number in [0, lr] = [0, {lr:g}], got {min_lr!r}")
+    min_lr = check_range("min_lr (at most lr)", min_lr, 0.0, lr)
     steps = epochs * math.ceil(len(train) / batch_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     schedule = _hf().get_cosine_with_min_lr_schedule_with_warmup(
@@ -488,7 +500,7 @@ def family(base, prompts, weights_dir, *, epochs: int, lr: float = 2e-5, batch_s
     """
     import safetensors.torch
 
-    weights_dir = Path(weights_dir)
+    weights_dir = check_folder("weights_dir", weights_dir)
     weights_dir.mkdir(parents=True, exist_ok=True)
 
     def fit(data, rng):
@@ -520,6 +532,8 @@ def family(base, prompts, weights_dir, *, epochs: int, lr: float = 2e-5, batch_s
 def distinct_ngrams(sequences, n: int) -> float:
     """Share of distinct ``n``-grams among all ``n``-grams of the token sequences (1 = no repetition)."""
     sequences = np.asarray(sequences)
+    if sequences.ndim != 2 or sequences.size == 0:
+        raise ValueError(f"sequences must be a non-empty (blocks, tokens) array, got shape {sequences.shape}")
     n = check_int("n", n, 1, sequences.shape[-1])
     grams = np.lib.stride_tricks.sliding_window_view(sequences, n, axis=-1).reshape(-1, n)
     return len(np.unique(grams, axis=0)) / len(grams)
@@ -529,6 +543,9 @@ def rare_token_share(sequences, reference, head: float = 0.9) -> float:
     """Share of tokens in ``sequences`` that are rare in ``reference``: tokens outside the most frequent
     ones that make up a share ``head`` of the reference's tokens (so about ``1 - head`` for the reference)."""
     head = check_fraction("head", head)
+    for name, array in (("sequences", sequences), ("reference", reference)):
+        if np.size(array) == 0:
+            raise ValueError(f"{name} must hold at least one token, got none")
     ids, counts = np.unique(np.asarray(reference), return_counts=True)
     order = np.argsort(-counts, kind="stable")
     mass = np.cumsum(counts[order]) / counts.sum()

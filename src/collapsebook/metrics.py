@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_probabilities
+from ._checks import check_finite_array, check_fraction, check_probabilities, check_range
 
 
 def tv_distance(p, q) -> np.ndarray:
@@ -36,8 +36,7 @@ def support_size(p) -> np.ndarray:
 def tail_mass(p, original, threshold: float) -> np.ndarray:
     """Mass that ``p`` puts on the states that were rare in ``original`` (probability <= ``threshold``)."""
     p, original = check_probabilities("p", p), check_probabilities("original", original)
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
+    threshold = check_fraction("threshold", threshold)
     return (p * (original <= threshold)).sum(axis=-1)
 
 
@@ -48,8 +47,8 @@ def w2_gaussian_1d(mean1, std1, mean2, std2, squared: bool = False) -> np.ndarra
 
     Broadcasts over arrays; standard deviations must be >= 0 (a point mass is allowed).
     """
-    std1, std2 = _check_nonnegative("std1", std1), _check_nonnegative("std2", std2)
-    w2 = (_check_finite("mean1", mean1) - _check_finite("mean2", mean2)) ** 2 + (std1 - std2) ** 2
+    std1, std2 = check_finite_array("std1", std1, 0), check_finite_array("std2", std2, 0)
+    w2 = (check_finite_array("mean1", mean1) - check_finite_array("mean2", mean2)) ** 2 + (std1 - std2) ** 2
     return w2 if squared else np.sqrt(w2)
 
 
@@ -60,7 +59,7 @@ def w2_gaussian(mean1, cov1, mean2, cov2, squared: bool = False) -> np.ndarray:
     matrix square roots from symmetric eigendecompositions. Means have shape ``(..., d)``, covariances
     ``(..., d, d)``, symmetric positive semi-definite.
     """
-    mean1, mean2 = _check_finite("mean1", mean1), _check_finite("mean2", mean2)
+    mean1, mean2 = check_finite_array("mean1", mean1), check_finite_array("mean2", mean2)
     d = mean1.shape[-1] if mean1.ndim else 0
     if mean1.ndim == 0 or mean2.shape[-1:] != (d,):
         raise ValueError(f"mean1 and mean2 must have the same last axis d; got {mean1.shape} and {mean2.shape}")
@@ -76,20 +75,6 @@ def w2_gaussian(mean1, cov1, mean2, cov2, squared: bool = False) -> np.ndarray:
 def _psd_sqrt(cov):
     values, vectors = np.linalg.eigh(cov)
     return (vectors * np.sqrt(np.clip(values, 0, None))[..., None, :]) @ np.swapaxes(vectors, -1, -2)
-
-
-def _check_finite(name, x):
-    x = np.asarray(x, dtype=float)
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite numbers (no NaN or inf)")
-    return x
-
-
-def _check_nonnegative(name, x):
-    x = np.asarray(x, dtype=float)
-    if np.any(~np.isfinite(x) | (x < 0)):
-        raise ValueError(f"{name} must be finite and >= 0")
-    return x
 
 
 def _check_covariance(name, cov, d: int):
@@ -108,13 +93,8 @@ def share_outside(values, reference, level: float) -> float:
     """Share of ``values`` outside the central ``level`` interval of ``reference`` (e.g. between its 2.5 %
     and 97.5 % quantiles for ``level=0.95``): ``1 - level`` for values distributed like the reference, less
     once the tails have thinned. Both arrays are pooled over all their entries (chapter 4)."""
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    values, reference = np.ravel(values), np.ravel(reference)
-    if values.size == 0 or reference.size == 0:
-        raise ValueError("values and reference must be non-empty")
-    for name, array in (("values", values), ("reference", reference)):
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{name} must be finite numbers (no NaN or inf)")
+    level = check_range("level", level, 0.0, 1.0, closed=False)
+    values = np.ravel(check_finite_array("values", values, non_empty=True))
+    reference = np.ravel(check_finite_array("reference", reference, non_empty=True))
     low, high = np.quantile(reference, [(1 - level) / 2, (1 + level) / 2])
     return float(np.mean((values < low) | (values > high)))

@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from . import store
-from ._checks import check_int, check_positive
+from ._checks import check_int, check_positive, check_range, check_rng
 from .devices import best_device as device
 from .devices import set_threads, torch_generator  # noqa: F401  (part of this module's API)
 from .loop import Family, generation_rng
@@ -101,6 +101,7 @@ def build(image_size: int, rng: np.random.Generator, latent_dim: int | None = No
     global generator untouched."""
     if image_size not in IMAGE_SIZES:
         raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {image_size!r}")
+    rng = check_rng("rng", rng)
     make = conv_vae if image_size == 28 else small_vae
     sizes = {k: v for k, v in {"latent_dim": latent_dim, "width": width}.items() if v is not None}
     with torch.random.fork_rng(devices=[]):
@@ -158,13 +159,15 @@ def model_batches(teacher: VAE, batch_size: int, n_batches: int, generator: torc
 
 def n_batches(n_images: int, batch_size: int, epochs: int) -> int:
     """How many optimiser steps ``epochs`` passes over ``n_images`` take."""
-    return epochs * math.ceil(n_images / batch_size)
+    n_images, batch_size = check_int("n_images", n_images, 1), check_int("batch_size", batch_size, 1)
+    return check_int("epochs", epochs, 1) * math.ceil(n_images / batch_size)
 
 
 def train(model: VAE, batches, total: int, generator: torch.Generator, *, lr: float = 1e-3,
           weight_decay: float = 1e-5, beta: float = 1.0, progress: bool = True) -> np.ndarray:
     """Adam on the negative ELBO (KL weight ``beta``) over ``batches`` (``total`` of them); returns the loss
     of every step."""
+    weight_decay = check_range("weight_decay", weight_decay, 0.0, math.inf)
     optimiser = torch.optim.Adam(model.parameters(), lr=check_positive("lr", lr), weight_decay=weight_decay)
     beta = check_positive("beta", beta)
     model.train()
@@ -268,6 +271,8 @@ def load(path) -> tuple[VAE, dict]:
     :class:`collapsebook.store.DamagedFile` naming it."""
     from safetensors import SafetensorError, safe_open
 
+    if not Path(path).is_file():
+        raise ValueError(f"path must be a model file written by vae.save, but {path} is not a file")
     try:
         with safe_open(path, framework="pt") as f:
             header = f.metadata() or {}

@@ -150,6 +150,8 @@ def check_varied(history: loop.History, generation: int = 1) -> None:
 def plan(preset: dict, settings=("b", "c"), seeds: int | None = None, ablation: bool = True):
     """The runs of the chapter: ``(setting, repetition_penalty, seed)`` for each setting and seed, and the
     repetition-penalty ablations of setting b (:data:`ABLATION_PENALTIES`)."""
+    if isinstance(settings, str):
+        raise TypeError(f"settings must be a list of settings among {tuple(SETTINGS)}, got the string {settings!r}")
     seeds = check_int("seeds", preset["seeds"] if seeds is None else seeds, 1)
     runs = [(check_choice("settings", s, SETTINGS), 1.0, k) for s in settings for k in range(seeds)]
     if ablation and "b" in settings:
