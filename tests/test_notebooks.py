@@ -1,6 +1,7 @@
 """The notebooks readers open (tools/notebooks.py): plain Jupyter Markdown made from the MyST chapters, current."""
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -227,3 +228,53 @@ def test_a_reader_can_change_the_parameters(chapter, monkeypatch):
     notebook = run_with_edit(chapter.with_suffix(".ipynb"), READER_EDITS[chapter.stem])
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert printed.count("the page's checks, sized for those, are skipped") == 1
+
+
+# The experiment each chapter's RESULTS parameter reads: the --out folder of `python -m collapsebook run NAME`.
+CLI_EXPERIMENTS = {
+    "01_discrete": "discrete",
+    "02_gaussian": "gaussian",
+    "03_gmm": "gmm",
+    "04_vae": "vae",
+    "05_language_models": "lm",
+    "06_prevention": "prevention",
+    "07_tails": "tails",
+}
+
+
+def files_and_times(folder: Path) -> dict:
+    """Every file under ``folder`` (lock files aside) with its size and modification time."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".lock")}
+
+
+READ_MARK = "read from RESULTS: "
+
+
+def results_edit(out: Path) -> str:
+    """A parameters edit setting ``RESULTS = out`` that prints :data:`READ_MARK` the first time the chapter
+    opens a file there (a Python audit hook on ``open``)."""
+    return (f"RESULTS = {str(out)!r}\n"
+            "import sys\n"
+            "def _first_read(event, args, seen=[]):\n"
+            "    if event == 'open' and not seen and str(args[0]).startswith(RESULTS):\n"
+            "        seen.append(args[0])\n"
+            f"        print({READ_MARK!r} + str(args[0]))\n"
+            "sys.addaudithook(_first_read)\n")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if c.stem in CLI_EXPERIMENTS], ids=lambda p: p.stem)
+def test_a_chapter_plots_the_folder_the_command_line_wrote(chapter, tmp_path, monkeypatch):
+    """With ``RESULTS`` set to what the command line wrote at ci scale, the chapter reads its runs from there
+    (it opens files in it, and writes or rewrites none: nothing is trained again) and its checks pass on them."""
+    monkeypatch.setenv("COLLAPSEBOOK_SCALE", "ci")
+    out = tmp_path / "runs"
+    subprocess.run([sys.executable, "-m", "collapsebook", "run", CLI_EXPERIMENTS[chapter.stem], "--scale", "ci",
+                    "--out", str(out)], check=True, capture_output=True)
+    written = files_and_times(out)
+    assert written, f"the command line wrote nothing into {out}"
+    notebook = run_with_edit(chapter.with_suffix(".ipynb"), results_edit(out))
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    assert READ_MARK in printed, "the chapter never opened a file in RESULTS"
+    assert files_and_times(out) == written
