@@ -262,11 +262,9 @@ def test_durations_are_read_as_written():
 
 
 CODE_BOX = 79  # characters a code cell shows in the page's column without scrolling
-NOT_YET_WRAPPED: set[str] = set()  # issue 11: chapters still too wide (none left)
 
 
-@pytest.mark.parametrize("chapter", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="not wrapped yet"))
-                                     if c.stem in NOT_YET_WRAPPED else c for c in CHAPTERS], ids=lambda p: p.stem)
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_code_lines_fit_the_code_box(chapter):
     """Every code line, the shared install cell's too, fits the code box: no horizontal scrolling."""
     long = [line for cell in jupytext.read(chapter).cells if cell.cell_type == "code"

@@ -252,7 +252,7 @@ ROWS = np.ones((10, D))
     (lambda: regression.error_growth(-1), "n_generations"),
     (lambda: regression.subsample_influence(3, 4), r"block must be an integer in \[0, 3\]"),
     (lambda: regression.mixed_error(100, 1.5, 4), r"share must be a number in \[0, 1\]"),
-    (lambda: regression.mixed_error(100, 0.2, 4, bias_sq=-1.0), "bias_sq must be a finite number >= 0"),
+    (lambda: regression.mixed_error(100, 0.2, 4, bias_sq=-1.0), "bias_sq must be a number in \\[0, inf\\]"),
     (lambda: regression.mixed_error([100, 5], 0.2, 4), r"n_samples .*d \+ 1 = 5"),
     (lambda: regression.mixed_sample(W, W, 100, -0.1, np.random.default_rng()), "share"),
     (lambda: regression.merge_gram(None, np.ones(4)), "points must have shape"),

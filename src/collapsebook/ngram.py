@@ -19,11 +19,10 @@ the offline Wikipedia corpus of chapter 5 into rows). Every row starts from ``or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 
-from ._checks import check_choice, check_fraction, check_int
+from ._checks import check_choice, check_fraction, check_int, check_range
 from .loop import Family
 
 SMOOTHINGS = ("kneser-ney", "add-k")
@@ -198,9 +197,7 @@ class _Sampler:
 
 
 def _check_filters(temperature, top_k, top_p):
-    if isinstance(temperature, bool) or not isinstance(temperature, Real) or not (
-            np.isfinite(temperature) and temperature >= 0):
-        raise ValueError(f"temperature must be a finite number >= 0 (0: greedy), got {temperature!r}")
+    check_range("temperature (0: greedy)", temperature, 0, np.inf)
     if top_k is not None:
         check_int("top_k", top_k, 1)
     top_p = check_fraction("top_p", top_p)

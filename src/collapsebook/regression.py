@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_choice, check_fraction, check_int, check_positive
+from ._checks import check_choice, check_fraction, check_int, check_positive, check_range
 from .loop import POLICIES, Family
 
 # ---- data: a fixed design, labels from a model, OLS ------------------------------------------------------
@@ -226,7 +226,7 @@ def mixed_error(n_total, share: float, d: int, sigma: float = 1.0, bias_sq: floa
     for n in np.unique(n_total):
         _check_rows(n.item(), d)
     p = n_synthetic(n_total, share) / n_total
-    bias_sq = _check_nonnegative("bias_sq", bias_sq)
+    bias_sq = check_range("bias_sq", bias_sq, 0, np.inf)
     noise = check_positive("sigma", sigma) ** 2 * d / (n_total - d - 1)
     return noise + bias_sq * (p**2 + p * (1 - p) * mix_spread(n_total, d))
 
@@ -251,7 +251,7 @@ def mix_spread(n_total, d: int) -> np.ndarray:
 def error_floor(share: float, bias_sq: float = 1.0) -> float:
     """The limit of :func:`mixed_error` as the total size grows at a fixed synthetic share ``p``:
     ``p**2 ||w_synthetic - w||**2``, above 0 for every ``p > 0``."""
-    return check_fraction("share", share) ** 2 * _check_nonnegative("bias_sq", bias_sq)
+    return check_fraction("share", share) ** 2 * check_range("bias_sq", bias_sq, 0, np.inf)
 
 
 # ---- input checks ------------------------------------------------------------------------------------------
@@ -267,9 +267,3 @@ def _check_design(name: str, rows) -> np.ndarray:
     if rows.ndim < 2 or rows.shape[-1] < 1 or not np.all(np.isfinite(rows)):
         raise ValueError(f"{name} must be a finite array of shape (..., T, d), got shape {rows.shape}")
     return rows
-
-
-def _check_nonnegative(name: str, value) -> float:
-    if isinstance(value, bool) or not np.isscalar(value) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
