@@ -144,7 +144,9 @@ def load_npz(path) -> dict:
 def cached(folder, name: str, settings: Mapping, compute) -> dict:
     """The arrays of ``compute()``, saved as ``folder/name.npz`` for the run that ``settings`` describe (claimed
     as ``folder/name.json``, see :func:`claim`); a later call with the same settings reads them back instead of
-    computing, one with other settings raises ValueError naming them."""
+    computing, one with other settings raises ValueError naming them. ``folder=None``: computed, not saved."""
+    if folder is None:
+        return compute()
     claim(folder, settings, name=f"{name}.json")
     path = Path(folder) / f"{name}.npz"
     if path.exists():

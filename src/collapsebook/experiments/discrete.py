@@ -73,7 +73,7 @@ def absorption(preset: dict, seed: int, folder=None) -> dict:
         return {f"{key}_{m}": value for m, run in by_size.items() for key, value in run.items()}
 
     settings = {"law": LAW.tolist(), "sizes": sizes, "n_chains": n_chains, "seed": seed}
-    arrays = compute() if folder is None else store.cached(folder, "absorption", settings, compute)
+    arrays = store.cached(folder, "absorption", settings, compute)
     return {m: {key: arrays[f"{key}_{m}"] for key in ("state", "time")} for m in sizes}
 
 

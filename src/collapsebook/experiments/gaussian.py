@@ -53,7 +53,7 @@ def recursion(sizes, n_generations, n_chains, seed, n_recorded=200, folder=None,
     for estimator, m in tqdm([(e, m) for e in gaussian.ESTIMATORS for m in sizes], desc="recursion",
                              disable=not progress):
         rng = np.random.default_rng([seed, gaussian.ddof(estimator), m])
-        runs[estimator, m] = _cached(folder, f"recursion_{estimator}_{m}", config, lambda: gaussian.simulate(
+        runs[estimator, m] = store.cached(folder, f"recursion_{estimator}_{m}", config, lambda: gaussian.simulate(
             n_chains, n_generations, m, estimator, rng, record=record))
     return runs
 
@@ -82,7 +82,7 @@ def schedules(m0, power, n_chains, n_generations, seed, folder=None, progress=Fa
     """Replace chains of unbiased fits under each schedule of :data:`SCHEDULES`, through the loop."""
     data = np.random.default_rng([seed, m0]).standard_normal((n_chains, m0))
     config = {"m0": m0, "power": power, "n_chains": n_chains, "n_generations": n_generations, "seed": seed}
-    return {name: _cached(folder, f"schedule_{name}", config, lambda: _arrays(loop.run(
+    return {name: store.cached(folder, f"schedule_{name}", config, lambda: _arrays(loop.run(
         gaussian.family("unbiased"), data, n_generations, n_samples=schedule(name, m0, power), seed=seed,
         sample_axis=1, progress=progress))) for name in SCHEDULES}
 
@@ -93,7 +93,7 @@ def dimensions(dims, n_samples, n_chains, n_generations, seed, folder=None, prog
     for d in dims:
         data = np.random.default_rng([seed, n_samples, d]).standard_normal((n_chains, n_samples, d))
         config = {"n_samples": n_samples, "n_chains": n_chains, "n_generations": n_generations, "seed": seed}
-        runs[d] = _cached(folder, f"dimension_{d}", config, lambda: _arrays(loop.run(
+        runs[d] = store.cached(folder, f"dimension_{d}", config, lambda: _arrays(loop.run(
             gaussian.family("unbiased", multivariate=True), data, n_generations, seed=seed, sample_axis=1,
             progress=progress)))
     return runs
@@ -133,7 +133,3 @@ def main(args) -> None:
 def _arrays(history: loop.History) -> dict:
     return {key: history[key] for key in history.keys()}
 
-
-def _cached(folder, name: str, config: dict, compute) -> dict:
-    """``compute()``, or the arrays it saved as ``folder/name.npz`` in an earlier run with the same config."""
-    return compute() if folder is None else store.cached(folder, name, config, compute)

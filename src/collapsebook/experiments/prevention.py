@@ -131,7 +131,7 @@ def run_cell(cell: dict, preset: dict, folder=None, seed: int = 0, progress: boo
     ``{policy: History}`` (the family's distance to the truth added to each record as ``"error"``), the
     ``strong`` cell the arrays of :func:`strong_collapse`."""
     if cell["part"] == "strong":
-        return _saved(folder, "strong", {"preset": _strong_settings(preset), "seed": seed},
+        return store.cached(folder, "strong", {"preset": _strong_settings(preset), "seed": seed},
                       lambda: strong_collapse(preset["strong_sizes"], preset["strong_shares"],
                                               preset["strong_chains"], seed, progress))
     name = cell["family"]
@@ -165,17 +165,6 @@ def strong_collapse(sizes, shares, n_chains: int, seed: int, progress: bool = Fa
 
 def _strong_settings(preset: dict) -> dict:
     return {key: preset[key] for key in ("strong_sizes", "strong_shares", "strong_chains")}
-
-
-def _saved(folder, name: str, config: dict, compute) -> dict:
-    """``compute()``, or what it saved as ``folder/name.npz`` before with the same ``config``."""
-    if folder is None:
-        return compute()
-    store.claim(folder, config, name=f"{name}.json")
-    path = Path(folder) / f"{name}.npz"
-    if not path.exists():
-        store.save_npz(path, **compute())
-    return store.load_npz(path)
 
 
 def cell_folder(cell: dict) -> str:

@@ -154,8 +154,7 @@ def run_cell(cell: dict, preset: dict, folder=None, seed: int = 0, progress: boo
     else:
         compute = lambda: plateau(preset["plateau_real_sizes"], preset["plateau_synthetic_sizes"],  # noqa: E731
                                   seed=seed)
-    return compute() if folder is None else _cached(folder, cell["part"], {"preset": preset, "seed": seed},
-                                                   compute)
+    return store.cached(folder, cell["part"], {"preset": preset, "seed": seed}, compute)
 
 
 def main(args) -> None:
@@ -163,12 +162,3 @@ def main(args) -> None:
     grid.run(sys.modules[__name__], args)
 
 
-def _cached(folder: Path, name: str, config: dict, compute) -> dict:
-    """``compute()``, or the arrays it saved as ``folder/name.npz`` in an earlier run with the same config."""
-    store.claim(folder, config, name=f"{name}.json")
-    path = folder / f"{name}.npz"
-    if path.exists():
-        return store.load_npz(path)
-    arrays = compute()
-    store.save_npz(path, **arrays)
-    return arrays
