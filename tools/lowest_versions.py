@@ -1,6 +1,7 @@
 """Print the package's declared lower bounds as exact pins (``name==version``), dependencies and every extra, for
-the lowest-versions test environment (``make test-lowest``). torch is left out: the environment keeps the CPU
-build this machine has, the only one small enough to install for a test."""
+the lowest-versions test environment (``make test-lowest``); with names as arguments, only those packages' pins
+(``python tools/lowest_versions.py torch``). ``make test-lowest`` installs torch's CPU build of that version
+(``+cpu``, from PyTorch's CPU index) first: the pin ``torch==X`` then finds it installed and keeps it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-UNPINNED = {"torch"}
 
 
 def lower_bounds(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
@@ -30,6 +30,14 @@ def lower_bounds(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
     return bounds
 
 
+def pins(names=()) -> list[str]:
+    """``name==version`` for every declared package, or for ``names`` only (each must be declared)."""
+    bounds = lower_bounds()
+    unknown = sorted(set(names) - set(bounds))
+    if unknown:
+        raise SystemExit(f"{', '.join(unknown)}: not declared in pyproject.toml (declared: {', '.join(sorted(bounds))})")
+    return [f"{name}=={version}" for name, version in sorted(bounds.items()) if not names or name in names]
+
+
 if __name__ == "__main__":
-    pins = [f"{name}=={version}" for name, version in sorted(lower_bounds().items()) if name not in UNPINNED]
-    sys.stdout.write(" ".join(pins) + "\n")
+    sys.stdout.write(" ".join(pins(sys.argv[1:])) + "\n")
