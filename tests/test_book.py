@@ -282,15 +282,21 @@ def test_install_cell_fits_the_code_box():
 @pytest.mark.parametrize("on_colab", [True, False], ids=["colab", "elsewhere"])
 def test_install_cell_installs_from_the_repository_on_colab_only(on_colab, monkeypatch):
     """The cell as IPython runs it, %pip recorded: on Colab one install of the repository's branch, else none."""
+    from IPython import get_ipython
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
     if on_colab:
         monkeypatch.setitem(sys.modules, "google.colab", type(sys)("google.colab"))
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    shell, pip_lines = InteractiveShell.instance(), []
+    config = Config()
+    config.HistoryManager.enabled = False
+    # a shell of its own, not IPython's global instance, so that later tests still see no IPython
+    shell, pip_lines = InteractiveShell(config=config), []
     shell.register_magic_function(pip_lines.append, "line", "pip")
     url, branch = set_repository.repository()
     result = shell.run_cell(set_repository.install_cell(url, branch))
     assert result.success, result.error_in_exec or result.error_before_exec
     assert pip_lines == ([f'install --quiet "collapsebook @ git+{url}@{branch}"'] if on_colab else [])
+    assert get_ipython() is None
