@@ -120,6 +120,19 @@ def test_tiny_model_is_trained_once_then_cached(no_network, monkeypatch, tmp_pat
         lm.pretrained("tiny")
 
 
+def test_a_cached_model_is_read_only_by_the_transformers_major_version_that_saved_it(monkeypatch, tmp_path):
+    """A tokenizer saved by transformers 5 names a class 4.x lacks (make test-lowest failed 20 cells on it)."""
+    monkeypatch.setenv("COLLAPSEBOOK_CACHE", str(tmp_path))
+    trained = []
+    monkeypatch.setattr(lm, "_pretrain", lambda settings, corpus, folder, device, progress: trained.append(folder))
+    monkeypatch.setattr(lm, "load_model", lambda folder, device=None: folder)
+    major = lm._hf().__version__.split(".")[0]
+    now = lm.tiny_model(TINY_SETTINGS, TEST_CORPUS)
+    assert now.name.endswith(f"-transformers{major}") and trained == [now]
+    monkeypatch.setattr(lm._hf(), "__version__", "3.0.0")
+    assert lm.tiny_model(TINY_SETTINGS, TEST_CORPUS).name.endswith("-transformers3") and len(trained) == 2
+
+
 def test_the_standin_is_dequantised_once_then_loaded_from_the_cache(monkeypatch, tmp_path, tiny_folder):
     calls = []
 

