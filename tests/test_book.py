@@ -167,9 +167,25 @@ def test_every_page_loads_in_a_real_browser(built_site, served_site):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for page_path in pages:
             problems += _problems_of_page(browser.new_page(), f"{served_site}/{page_path}", served_site)
+            if page_path.startswith("notebooks/"):
+                problems += _figures_shrunk_on_a_phone(browser.new_page(viewport=PHONE), f"{served_site}/{page_path}")
         browser.close()
     assert len(pages) >= len(CHAPTERS) + 4
     assert not problems, "\n".join(problems)
+
+
+PHONE = {"width": 390, "height": 844}  # CSS pixels of a common phone's screen
+
+
+def _figures_shrunk_on_a_phone(page, url):
+    """Figures that a phone's screen shows smaller than the desktop column does (their text below the body's):
+    _theme/collapsebook.css keeps them at their drawn size, in a cell that scrolls sideways."""
+    page.goto(url, wait_until="load")
+    sizes = page.evaluate("Array.from(document.querySelectorAll('.cell_output img'))"
+                          ".map(i => [i.getBoundingClientRect().width, i.naturalWidth, i.src.slice(-40)])")
+    page.close()
+    return [f"{url} at {PHONE['width']} px: figure {src} shown {shown:.0f} px wide, drawn {natural} px"
+            for shown, natural, src in sizes if shown < min(natural, plotting.COLUMN_PX) - 1]
 
 
 def _problems_of_page(page, url, origin):
