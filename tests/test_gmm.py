@@ -373,3 +373,11 @@ def test_chapter_3_quotes_its_presets():
     assert box["L2 vs N"]["paper"] == f"two Gaussians; same sizes, {paper['size_runs']} runs each"
     assert box["L2 vs N"]["paper (official notebook)"].startswith(
         f"one blob; {', '.join(f'{n:,}' for n in paper['sizes'])}; {paper['n_generations']} generations")
+
+
+def test_fit_from_a_given_start_needs_no_rng():
+    """rng draws only the k-means initialisation: from ``init`` EM is deterministic (bench_gmm times it so)."""
+    X = np.random.default_rng(5).normal(size=(200, 2))
+    start = gmm.fit(X, 2, np.random.default_rng(0), max_iter=1)
+    fits = [gmm.fit(X, 2, rng, init=start, max_iter=5) for rng in (None, np.random.default_rng(1))]
+    np.testing.assert_array_equal(fits[0]["means"], fits[1]["means"])

@@ -169,14 +169,16 @@ def fit(X, n_components: int, rng: np.random.Generator, *, tol: float = 1e-3, ma
         reg_covar: float = 1e-6, init: dict | None = None, trace: bool = False) -> dict:
     """Fit a ``n_components`` full-covariance mixture to each run of ``X`` (``(N, d)`` or ``(runs, N, d)``).
 
-    EM alternates :func:`e_step` and :func:`m_step` from the k-means initialisation (or from ``init``); a run
+    EM alternates :func:`e_step` and :func:`m_step` from the k-means initialisation drawn with ``rng`` (or from
+    ``init``, when ``rng`` may be None); a run
     stops once its mean log-likelihood changes by less than ``tol``, or after ``max_iter`` iterations, as in
     scikit-learn. The returned mixture also holds ``log_likelihood`` (of ``X`` under the final parameters),
     ``n_iter`` and ``converged``; with ``trace=True`` also ``trace``: the mean log-likelihood before each
     M-step, shape ``(..., n_iter.max())``, NaN after a run has stopped.
     """
     n_components = check_int("n_components", n_components, 1)
-    check_rng("rng", rng)
+    if init is None:  # the k-means initialisation's randomness; a given init needs none
+        check_rng("rng", rng)
     tol, reg_covar = check_positive("tol", tol), check_positive("reg_covar", reg_covar)
     max_iter = check_int("max_iter", max_iter, 1)
     X, single = _as_runs(_check_data(X, "X", n_components))

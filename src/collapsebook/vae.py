@@ -142,7 +142,8 @@ def loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.T
 
 def image_batches(images: np.ndarray, batch_size: int, epochs: int, generator: torch.Generator) -> Iterator:
     """Mini-batches of ``images`` on the generator's device, reshuffled every epoch."""
-    data = torch.as_tensor(images, device=generator.device)
+    # read only, but torch warns about a read-only array: np.require copies only such an array
+    data = torch.as_tensor(np.require(images, requirements="W"), device=generator.device)
     for _ in range(epochs):
         order = torch.randperm(len(data), generator=generator, device=generator.device)
         yield from (data[order[i:i + batch_size]] for i in range(0, len(data), batch_size))
