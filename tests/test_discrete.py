@@ -206,18 +206,25 @@ def test_presets_have_the_keys_of_the_experiment():
     assert all(set(preset) == set(TINY) for preset in experiment.PRESETS.values())
 
 
+def assert_cli_folder_reads_like_a_fresh_run(experiment, name, preset, tmp_path, monkeypatch):
+    """``python -m collapsebook run name`` at ``preset`` (as its ci preset), then every cell's ``run_cell`` on
+    that folder equals ``run_cell`` with no folder; returns the folder."""
+    monkeypatch.setitem(experiment.PRESETS, "ci", preset)
+    out = tmp_path / name
+    assert cli.main(["run", name, "--scale", "ci", "--out", str(out), "--no-progress"]) == 0
+    for cell in experiment.cells(preset):
+        saved, fresh = (experiment.run_cell(cell, preset, folder, seed=0) for folder in (out, None))
+        assert saved.keys() == fresh.keys(), cell
+        for key, arrays in fresh.items():
+            for array in arrays.keys():
+                np.testing.assert_array_equal(saved[key][array], arrays[array], err_msg=f"{cell} {key} {array}")
+    return out
+
+
 def test_run_cell_on_the_command_lines_folder_equals_a_fresh_run(tmp_path, monkeypatch):
     """What chapter 1 plots with RESULTS set (run_cell reading the CLI's folder) is what it plots without;
     a folder holding other settings is refused, not read."""
-    monkeypatch.setitem(experiment.PRESETS, "ci", TINY)
-    out = tmp_path / "discrete"
-    assert cli.main(["run", "discrete", "--scale", "ci", "--out", str(out), "--no-progress"]) == 0
-    for cell in experiment.cells(TINY):
-        saved, fresh = (experiment.run_cell(cell, TINY, folder, seed=0) for folder in (out, None))
-        assert saved.keys() == fresh.keys(), cell
-        for key, arrays in fresh.items():
-            for name in arrays.keys():
-                np.testing.assert_array_equal(saved[key][name], arrays[name], err_msg=f"{cell} {key} {name}")
+    out = assert_cli_folder_reads_like_a_fresh_run(experiment, "discrete", TINY, tmp_path, monkeypatch)
     with pytest.raises(ValueError, match="other settings"):
         experiment.run_cell({"part": "absorption"}, {**TINY, "n_chains": 21}, out, seed=0)
 

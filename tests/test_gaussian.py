@@ -11,7 +11,7 @@ from scipy import stats
 from collapsebook import cli, gaussian, loop, metrics
 from collapsebook.testing import assert_mean_within, assert_within
 
-from test_discrete import chapter_tables  # the chapters' Markdown tables
+from test_discrete import assert_cli_folder_reads_like_a_fresh_run, chapter_tables  # shared with chapter 1
 from collapsebook.experiments import gaussian as experiment
 
 Z = 4.0
@@ -398,15 +398,7 @@ def test_cli_runs_and_resumes(tmp_path, monkeypatch, capsys):
 
 def test_run_cell_on_the_command_lines_folder_equals_a_fresh_run(tmp_path, monkeypatch):
     """What chapter 2 plots with RESULTS set (run_cell reading the CLI's folder) is what it plots without."""
-    monkeypatch.setitem(experiment.PRESETS, "ci", TINY)
-    out = tmp_path / "gaussian"
-    assert cli.main(["run", "gaussian", "--scale", "ci", "--out", str(out), "--no-progress"]) == 0
-    for cell in experiment.cells(TINY):
-        saved, fresh = (experiment.run_cell(cell, TINY, folder, seed=0) for folder in (out, None))
-        assert saved.keys() == fresh.keys(), cell
-        for key, arrays in fresh.items():
-            for name in arrays.keys():
-                np.testing.assert_array_equal(saved[key][name], arrays[name], err_msg=f"{cell} {key} {name}")
+    assert_cli_folder_reads_like_a_fresh_run(experiment, "gaussian", TINY, tmp_path, monkeypatch)
 
 
 def test_chapter_2_quotes_its_presets():
